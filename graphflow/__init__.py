@@ -1,0 +1,1 @@
+"""graphflow: a typed node-graph runtime for latent-diffusion image generation."""

@@ -1,0 +1,1 @@
+"""Built-in node library (installed as graphflow.nodes)."""

@@ -1,0 +1,1 @@
+"""aiohttp server speaking the ComfyUI HTTP/WebSocket API (installed as graphflow.server)."""
