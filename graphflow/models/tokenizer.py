@@ -22,8 +22,8 @@ def clip_tokenizer(pad_token: str = "<|endoftext|>") -> Any:
     from transformers import CLIPTokenizer
 
     return CLIPTokenizer(
-        vocab_file=str(TOKENIZER_DIR / "vocab.json"),
-        merges_file=str(TOKENIZER_DIR / "merges.txt"),
+        vocab=str(TOKENIZER_DIR / "vocab.json"),
+        merges=str(TOKENIZER_DIR / "merges.txt"),
         pad_token=pad_token,
         model_max_length=MAX_LENGTH,
     )
