@@ -22,7 +22,18 @@ from graphflow.outputs import (
     StringOutput,
     VaeOutput,
 )
-from graphflow.sockets import AnyValue, AttentionEdit, Clip, Conditioning, Image, Latent, Mask, Model, Socket, Vae
+from graphflow.sockets import (
+    AnyValue,
+    AttentionEdit,
+    Clip,
+    Conditioning,
+    Image,
+    Latent,
+    Mask,
+    Model,
+    Socket,
+    Vae,
+)
 from graphflow.types import (
     ANY,
     ATTENTION_EDIT,
