@@ -29,6 +29,7 @@ defaults from :func:`Input`. The return annotation of ``run`` is the output sche
 from __future__ import annotations
 
 import inspect
+import sys
 import types as pytypes
 import typing
 from collections.abc import Mapping
@@ -179,7 +180,9 @@ class Node:
         raise NotImplementedError
 
 
-def _declared_annotations(cls: type, marker: type, allow_bare: bool = False) -> list[tuple[str, Any]]:
+def _declared_annotations(
+    cls: type, marker: type, allow_bare: bool = False, scope: dict[str, Any] | None = None
+) -> list[tuple[str, Any]]:
     """(name, resolved annotation) of the attributes declared with ``marker`` (base classes first).
 
     Annotations are evaluated one by one in their defining module, so names a node module imports only
@@ -195,16 +198,16 @@ def _declared_annotations(cls: type, marker: type, allow_bare: bool = False) -> 
             if not (isinstance(declared, marker) or (allow_bare and declared is None)):
                 continue
             if isinstance(annotation, str):
-                annotation = eval(annotation, module_globals, dict(vars(klass)))  # our own source
+                annotation = eval(annotation, module_globals, {**(scope or {}), **vars(klass)})  # our own source
             found[name] = annotation
     return list(found.items())
 
 
-def _return_schema(cls: type) -> Any:
+def _return_schema(cls: type, scope: dict[str, Any]) -> Any:
     annotation = cls.run.__annotations__.get("return", "Outputs")
     if isinstance(annotation, str):
         module_globals = vars(inspect.getmodule(cls) or typing)
-        annotation = eval(annotation, module_globals, dict(vars(cls)))  # our own source
+        annotation = eval(annotation, module_globals, {**scope, **vars(cls)})  # our own source
     return annotation
 
 
@@ -306,13 +309,16 @@ def node(
     (``"PROMPT"``, ``"EXTRA_PNGINFO"``, ``"UNIQUE_ID"``) the node reads through its context.
     """
 
+    # Names visible where @node(...) is written (a class defined inside a function or a test).
+    scope = dict(sys._getframe(1).f_locals)
+
     def decorate(cls: type[Node]) -> type[Node]:
         inputs, defaults = [], {}
-        for name, annotation in _declared_annotations(cls, Input):
+        for name, annotation in _declared_annotations(cls, Input, scope=scope):
             declared = inspect.getattr_static(cls, name)
             inputs.append(declared.to_spec(name, annotation))
             defaults[name] = None if declared.default is _MISSING else declared.default
-        schema = _return_schema(cls)
+        schema = _return_schema(cls, scope)
         if not (isinstance(schema, type) and issubclass(schema, Outputs)):
             raise TypeError(f"{cls.__name__}.run must be annotated to return an Outputs subclass")
         cls.spec = NodeSpec(
