@@ -8,7 +8,7 @@ identical subgraph hits the cache whatever its node ids and whichever prompt it 
 
 from __future__ import annotations
 
-import hashlib
+from hashlib import blake2b
 import math
 import threading
 import uuid
@@ -55,15 +55,15 @@ def node_key(
     (input name, source key, source slot); ``fingerprint_part`` is the canonical fingerprint, if any.
     """
     parts = [class_type, version]
-    for name in sorted(constant_parts):
-        parts.append(f"{name}={constant_parts[name]}")
-    for name, key, slot in sorted(upstream):
-        parts.append(f"{name}<{key.hex()}:{slot}")
+    if constant_parts:
+        parts.extend(f"{name}={constant_parts[name]}" for name in sorted(constant_parts))
+    if upstream:
+        parts.extend(f"{name}<{key.hex()}:{slot}" for name, key, slot in sorted(upstream))
     if fingerprint_part is not None:
         parts.append(f"fp={fingerprint_part}")
     if unique_id is not None:
         parts.append(f"id={unique_id}")
-    return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def value_nbytes(value: Any) -> int:

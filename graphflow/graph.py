@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from graphflow.coerce import coerce_constants
 from graphflow.errors import NodeProblems, Problem, PromptError, ValidationReport
 from graphflow.graph_checks import find_cycles, run_validate_hook
-from graphflow.spec import NodeSpec
+from graphflow.spec import InputSpec, NodeSpec
 from graphflow.types import is_compatible
 from graphflow.values import is_link
 
@@ -64,10 +64,10 @@ class ValidationMemo:
     def coerce(
         self, spec: NodeSpec, constants: dict[str, Any], runtime: Any
     ) -> tuple[dict[str, Any], list[Problem]]:
-        if any(callable(spec.input_map[n].choices) for n in constants if n in spec.input_map):
+        if spec.has_dynamic_choices:
             return coerce_constants(spec, constants, runtime)  # file lists change: always re-check
         try:
-            key = (spec.class_type, spec.version, *sorted(constants.items()))
+            key = (spec, *constants.items())
             hit = self._entries.get(key)
         except TypeError:  # an unhashable constant (list/dict): validate without memo
             return coerce_constants(spec, constants, runtime)
@@ -76,13 +76,6 @@ class ValidationMemo:
                 self._entries.clear()
             hit = self._entries[key] = coerce_constants(spec, constants, runtime)
         return dict(hit[0]), hit[1]
-
-
-def _title(raw: Mapping[str, Any], spec: NodeSpec | None, class_type: str) -> str:
-    meta = raw.get("_meta")
-    if isinstance(meta, Mapping) and isinstance(meta.get("title"), str):
-        return meta["title"]
-    return spec.display_name if spec is not None else class_type
 
 
 def _shape_error(prompt: Any, registry: NodeRegistry) -> PromptError | None:
@@ -123,59 +116,62 @@ def _parse_node(node_id: str, raw: Mapping[str, Any], spec: NodeSpec, memo: Vali
     problems: list[Problem] = []
     inputs = raw.get("inputs", {})
     if not isinstance(inputs, Mapping):
-        problems.append(
-            Problem("invalid_prompt", "inputs must be a JSON object", fix="send inputs as {name: value}")
-        )
+        problems.append(Problem("invalid_prompt", "inputs must be a JSON object", fix="send inputs as {name: value}"))
         inputs = {}
     constants: dict[str, Any] = {}
     links: dict[str, tuple[str, int]] = {}
-    input_map = spec.input_map
+    roles = spec.input_roles
     for name, value in inputs.items():
-        ispec = input_map.get(name)
-        if is_link(value):
-            if ispec is not None and ispec.raw_link:
+        role = roles.get(name, _UNDECLARED)
+        kind = type(value)
+        if (kind is list or kind is tuple) and len(value) == 2 and type(value[0]) is str and type(value[1]) is int:
+            if role == "raw":
                 constants[name] = [value[0], value[1]]
-            else:
+            elif role != _UNDECLARED or spec.accepts_undeclared_inputs:
                 links[name] = (value[0], value[1])
             continue
-        if isinstance(value, Mapping) and "__value__" in value and isinstance(value["__value__"], list):
+        if kind is dict and type(value.get("__value__")) is list:
             value = value["__value__"]
-        if ispec is None:
-            if spec.accepts_undeclared_inputs:
-                constants[name] = value
-            continue
-        if ispec.accepts_constant:
+        if role == "constant" or role == "raw" or (role == _UNDECLARED and spec.accepts_undeclared_inputs):
             constants[name] = value
-            continue
-        if isinstance(value, (list, tuple)) and len(value) == 2 and isinstance(value[0], int):
-            fix = f'write the node id as a string: ["{value[0]}", {value[1]}]'
-        else:
-            fix = f"connect {name} to an output of type {ispec.type}"
-        problems.append(
-            Problem(
-                "bad_linked_input",
-                "Bad linked input, must be a length-2 list of [node_id, slot_index]",
-                name,
-                name,
-                fix,
-                {"input_config": ispec.object_info(None), "received_value": repr(value)},
-            )
-        )
-    for ispec in spec.inputs:
-        if ispec.required and ispec.name not in inputs:
-            fix = f"connect {ispec.name} to an output of type {ispec.type}"
-            if ispec.accepts_constant:
-                default = ispec.options.get("default")
-                fix = f"add a value for {ispec.name}" + (
-                    f" (default {default!r})" if default is not None else ""
-                )
-            problems.append(
-                Problem("required_input_missing", "Required input is missing", ispec.name, ispec.name, fix)
-            )
-    coerced, value_problems = memo.coerce(spec, constants, runtime)
-    problems.extend(value_problems)
-    node = GraphNode(node_id, spec, _title(raw, spec, spec.class_type), coerced, links)
+        elif role == "socket":
+            problems.append(_bad_link(spec.input_map[name], value))
+    for name in spec.required_inputs:
+        if name not in inputs:
+            problems.append(_missing(spec.input_map[name]))
+    if constants:
+        constants, value_problems = memo.coerce(spec, constants, runtime)
+        problems.extend(value_problems)
+    meta = raw.get("_meta")
+    title = meta.get("title") if type(meta) is dict else None
+    node = GraphNode(node_id, spec, title if type(title) is str else spec.display_name, constants, links)
     return node, problems
+
+
+_UNDECLARED = "undeclared"
+
+
+def _bad_link(ispec: InputSpec, value: Any) -> Problem:
+    if isinstance(value, (list, tuple)) and len(value) == 2 and isinstance(value[0], int):
+        fix = f'write the node id as a string: ["{value[0]}", {value[1]}]'
+    else:
+        fix = f"connect {ispec.name} to an output of type {ispec.type}"
+    return Problem(
+        "bad_linked_input",
+        "Bad linked input, must be a length-2 list of [node_id, slot_index]",
+        ispec.name,
+        ispec.name,
+        fix,
+        {"input_config": ispec.object_info(None), "received_value": repr(value)},
+    )
+
+
+def _missing(ispec: InputSpec) -> Problem:
+    fix = f"connect {ispec.name} to an output of type {ispec.type}"
+    if ispec.accepts_constant:
+        default = ispec.options.get("default")
+        fix = f"add a value for {ispec.name}" + (f" (default {default!r})" if default is not None else "")
+    return Problem("required_input_missing", "Required input is missing", ispec.name, ispec.name, fix)
 
 
 def _check_links(graph_nodes: dict[str, GraphNode], node: GraphNode) -> list[Problem]:
@@ -297,12 +293,22 @@ def validate_prompt(
 
 def _topological_order(nodes: dict[str, GraphNode]) -> tuple[list[str], set[str]]:
     """Kahn's algorithm; nodes left over sit on or behind a cycle."""
-    pending = {nid: len({src for src, _ in node.links.values()}) for nid, node in nodes.items()}
+    pending: dict[str, int] = {}
     consumers: dict[str, list[str]] = {}
+    ready: deque[str] = deque()
     for nid, node in nodes.items():
-        for src in {src for src, _ in node.links.values()}:
-            consumers.setdefault(src, []).append(nid)
-    ready = deque(nid for nid, count in pending.items() if count == 0)
+        links = node.links
+        if not links:
+            pending[nid] = 0
+            ready.append(nid)
+            continue
+        sources = {src for src, _ in links.values()} if len(links) > 1 else (next(iter(links.values()))[0],)
+        pending[nid] = len(sources)
+        for src in sources:
+            if src in consumers:
+                consumers[src].append(nid)
+            else:
+                consumers[src] = [nid]
     order = []
     while ready:
         nid = ready.popleft()
@@ -311,6 +317,8 @@ def _topological_order(nodes: dict[str, GraphNode]) -> tuple[list[str], set[str]
             pending[consumer] -= 1
             if pending[consumer] == 0:
                 ready.append(consumer)
+    if len(order) == len(nodes):
+        return order, set()
     return order, set(nodes) - set(order)
 
 
@@ -340,6 +348,9 @@ def _roots(nodes: dict[str, GraphNode], targets: list[str] | None) -> tuple[list
 
 def _sort_problems(nodes, order, cyclic, roots, problems, report) -> None:
     """Split problems into errors (they block an output) and warnings (they feed no output)."""
+    if not problems and not cyclic:
+        report.outputs = list(roots)
+        return
     bad = set(problems)
     tainted: set[str] = set()
     for nid in [*order, *cyclic]:  # cyclic nodes and everything behind them cannot run

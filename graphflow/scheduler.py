@@ -145,9 +145,9 @@ class _Run:
 
     # -- keys and plan -------------------------------------------------------------------------------
     def compute_keys(self, order: list[str]) -> None:
-        runtime, keys = self.runtime, self.keys
+        runtime, keys, parts_by_node, nodes = self.runtime, self.keys, self.parts, self.nodes
         for nid in order:
-            node = self.nodes[nid]
+            node = nodes[nid]
             spec = node.spec
             constants = {name: canonical(value) for name, value in node.constants.items()}
             upstream = {name: (keys[src], slot) for name, (src, slot) in node.links.items()}
@@ -159,7 +159,6 @@ class _Run:
                     fingerprint = canonical(spec.runner.fingerprint(runtime, args))
                 except Exception:  # a failing fingerprint means "always run", as in ComfyUI
                     fingerprint = canonical(float("nan"))
-            type_version = f"{spec.class_type}@{spec.version}"
             key = node_key(
                 spec.class_type,
                 spec.version,
@@ -169,7 +168,7 @@ class _Run:
                 nid if spec.uses_unique_id else None,
             )
             keys[nid] = key
-            self.parts[nid] = KeyParts(type_version, constants, upstream, fingerprint, key)
+            parts_by_node[nid] = KeyParts(spec.type_version, constants, upstream, fingerprint, key)
 
     def needed(self, roots: list[str]) -> list[str]:
         """Roots and all their ancestors (lazy links included), in dependency order."""

@@ -132,6 +132,26 @@ class NodeSpec:
         return {spec.name: spec for spec in self.inputs}
 
     @cached_property
+    def type_version(self) -> str:
+        return f"{self.class_type}@{self.version}"
+
+    @cached_property
+    def input_roles(self) -> dict[str, str]:
+        """Per input: ``"raw"`` (receives its link), ``"constant"`` (a widget value) or ``"socket"``."""
+        return {
+            spec.name: "raw" if spec.raw_link else "constant" if spec.accepts_constant else "socket"
+            for spec in self.inputs
+        }
+
+    @cached_property
+    def required_inputs(self) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.inputs if spec.required)
+
+    @cached_property
+    def has_dynamic_choices(self) -> bool:
+        return any(callable(spec.choices) for spec in self.inputs)
+
+    @cached_property
     def hidden_kinds(self) -> dict[str, str]:
         return dict(self.hidden)
 

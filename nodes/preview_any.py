@@ -19,9 +19,11 @@ def describe(value: Any) -> str:
     shape = getattr(value, "shape", None)
     if shape is not None and hasattr(value, "dtype"):
         text = f"tensor of shape {list(shape)}, {str(value.dtype).replace('torch.', '')}"
-        if getattr(value, "numel", lambda: 0)():
-            as_float = value.float()
-            text += f", min {as_float.min().item():.4g}, max {as_float.max().item():.4g}, mean {as_float.mean().item():.4g}"
+        if value.numel():
+            import torch
+
+            low, high = torch.aminmax(value.detach().float())
+            text += f", min {low.item():.4g}, max {high.item():.4g}"
         return text
     try:
         return json.dumps(value, indent=4)
