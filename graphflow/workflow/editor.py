@@ -79,8 +79,8 @@ def editor_to_api(
     resolver = LinkResolver(definitions, node_defs, virtual_types, warnings)
     prompt: dict[str, dict[str, Any]] = {}
     for ref in runnable:
+        # Resolution only ever ends at nodes emitted here, so no link can dangle (§4.7).
         prompt[ref.exec_id] = _emit(ref, node_defs[ref.type], resolver, dynamic_prompts, warnings)
-    _drop_dangling_links(prompt)
     return ConversionResult(prompt=prompt, warnings=warnings)
 
 
@@ -152,11 +152,3 @@ def _emit(
         title = node_def.get("display_name") or ref.type
     return {"class_type": ref.type, "inputs": inputs, "_meta": {"title": title}}
 
-
-def _drop_dangling_links(prompt: dict[str, dict[str, Any]]) -> None:
-    """Delete any input linked to a node the prompt does not contain (§4.7)."""
-    for entry in prompt.values():
-        inputs = entry["inputs"]
-        for name in [n for n, v in inputs.items()
-                     if isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) and v[0] not in prompt]:
-            del inputs[name]

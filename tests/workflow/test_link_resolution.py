@@ -129,3 +129,28 @@ def test_bypass_prefers_an_exact_type_over_the_first_compatible_input(object_inf
         [[1, 1, 0, 2, 0, "IMAGE"], [2, 1, 1, 2, 1, "MASK"], [3, 2, 2, 3, 0, "MASK"]],
     )
     assert editor_to_api(wf, defs).prompt["3"]["inputs"] == {"mask": ["1", 1]}
+
+
+def test_bypass_prefers_the_same_index(object_info):
+    pair = {"input": {"required": {"a": ["IMAGE"], "b": ["IMAGE"]}}, "input_order": {"required": ["a", "b"]},
+            "output": ["IMAGE", "IMAGE"], "output_name": ["A", "B"], "display_name": "Pair"}
+    wf = workflow(
+        [node(1, "LoadImage", outputs=[("IMAGE", [1]), ("MASK", [])], widgets_values=["cat.png", "image"]),
+         node(2, "LoadImage", outputs=[("IMAGE", [2]), ("MASK", [])], widgets_values=["example.png", "image"]),
+         node(3, "TestPair", inputs=[("a", "IMAGE", 1, False), ("b", "IMAGE", 2, False)],
+              outputs=[("IMAGE", []), ("IMAGE", [3])], mode=4),
+         node(4, "PreviewImage", inputs=[("images", "IMAGE", 3, False)])],
+        [[1, 1, 0, 3, 0, "IMAGE"], [2, 2, 0, 3, 1, "IMAGE"], [3, 3, 1, 4, 0, "IMAGE"]],
+    )
+    assert editor_to_api(wf, {**object_info, "TestPair": pair}).prompt["4"]["inputs"] == {"images": ["2", 0]}
+
+
+def test_linked_input_is_named_by_its_widget(object_info):
+    # The saved entry's own name may differ (older files, renamed slots); the widget name is the input name.
+    wf = workflow(
+        [node(1, "PrimitiveInt", outputs=[("INT", [1])], widgets_values=[3, "fixed"]),
+         {"id": 2, "type": "EmptyLatentImage", "mode": 0, "widgets_values": [64, 64, 1],
+          "inputs": [{"name": "batch_size_input", "type": "INT", "widget": {"name": "batch_size"}, "link": 1}]}],
+        [[1, 1, 0, 2, 0, "INT"]],
+    )
+    assert editor_to_api(wf, object_info).prompt["2"]["inputs"] == {"width": 64, "height": 64, "batch_size": ["1", 0]}

@@ -60,3 +60,30 @@ def test_subgraph_input_wired_straight_to_an_output(object_info):
         {"id": 3, "type": "PreviewImage", "mode": 0, "inputs": [{"name": "images", "type": "IMAGE", "link": 2}]},
     ]}
     assert editor_to_api(workflow, object_info).prompt["3"]["inputs"] == {"images": ["1", 0]}
+
+
+def test_compressed_instance_inputs_are_matched_by_name(object_info):
+    # Definition inputs: [batch (a promoted INT, unlinked and so dropped from the saved inputs), image].
+    definition = {
+        "id": "sub-2", "name": "Invert",
+        "inputs": [{"name": "batch", "type": "INT", "linkIds": [1]}, {"name": "image", "type": "IMAGE", "linkIds": [2]}],
+        "outputs": [{"name": "IMAGE", "type": "IMAGE", "linkIds": [3]}],
+        "nodes": [{"id": 1, "type": "EmptyImage", "mode": 0, "widgets_values": [8, 8, 1, 0],
+                   "inputs": [{"name": "batch_size", "type": "INT", "widget": {"name": "batch_size"}, "link": 1}],
+                   "outputs": [{"name": "IMAGE", "type": "IMAGE", "links": []}]},
+                  {"id": 2, "type": "ImageInvert", "mode": 0, "inputs": [{"name": "image", "type": "IMAGE", "link": 2}],
+                   "outputs": [{"name": "IMAGE", "type": "IMAGE", "links": [3]}]}],
+        "links": [{"id": 1, "origin_id": -10, "origin_slot": 0, "target_id": 1, "target_slot": 0, "type": "INT"},
+                  {"id": 2, "origin_id": -10, "origin_slot": 1, "target_id": 2, "target_slot": 0, "type": "IMAGE"},
+                  {"id": 3, "origin_id": 2, "origin_slot": 0, "target_id": -20, "target_slot": 0, "type": "IMAGE"}],
+    }
+    workflow = {"version": 0.4, "definitions": {"subgraphs": [definition]}, "links": [[1, 1, 0, 2, 0, "IMAGE"]], "nodes": [
+        {"id": 1, "type": "LoadImage", "mode": 0, "widgets_values": ["cat.png", "image"],
+         "outputs": [{"name": "IMAGE", "type": "IMAGE", "links": [1]}]},
+        {"id": 2, "type": "sub-2", "mode": 0, "widgets_values": [4],
+         "inputs": [{"name": "image", "type": "IMAGE", "link": 1}],
+         "outputs": [{"name": "IMAGE", "type": "IMAGE", "links": []}]},
+    ]}
+    prompt = editor_to_api(workflow, object_info).prompt
+    assert prompt["2:2"]["inputs"] == {"image": ["1", 0]}
+    assert prompt["2:1"]["inputs"]["batch_size"] == 4  # the instance's promoted value
