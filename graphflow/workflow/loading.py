@@ -48,6 +48,8 @@ def is_editor_workflow(obj: Any) -> bool:
 
 def _read_source(source: Any) -> tuple[Any, str]:
     """(bytes or a parsed object, a name for messages)."""
+    if isinstance(source, str) and source.lstrip().startswith(("{", "[")):
+        return source.encode("utf-8"), "the workflow text"
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         try:
@@ -80,7 +82,7 @@ def load_workflow(
     """Load a workflow from a path, raw bytes, or an already-parsed JSON object.
 
     Args:
-        source: a file path, the file's bytes (JSON or PNG), or a parsed JSON object.
+        source: a file path, JSON text, the file's bytes (JSON or PNG), or a parsed JSON object.
         node_defs: ``/object_info`` data, used to convert editor workflows.
         prefer_workflow: for PNGs, convert the embedded editor workflow even when a ready ``prompt`` exists.
         virtual_types, dynamic_prompts: passed to :func:`editor_to_api`.

@@ -83,7 +83,8 @@ def input_specs(node_def: Mapping[str, Any]) -> list[InputSpec]:
             entry = entries[name]
             if isinstance(entry, (list, tuple)) and entry:
                 options = entry[1] if len(entry) > 1 and isinstance(entry[1], Mapping) else {}
-                specs.append(InputSpec(name, entry[0], options, section))
+                type_ = entry[0] if isinstance(entry[0], (str, list)) else str(entry[0])
+                specs.append(InputSpec(name, type_, options, section))
             elif isinstance(entry, str):
                 specs.append(InputSpec(name, entry, {}, section))
     return specs

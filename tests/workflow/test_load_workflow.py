@@ -47,6 +47,12 @@ def test_api_json_bytes_and_objects(golden, object_info):
         assert (loaded.source_format, loaded.prompt, loaded.workflow) == ("api", prompt, None)
 
 
+def test_json_text(golden, object_info):
+    workflow, expected = golden("worked_example")
+    loaded = load_workflow(json.dumps(workflow), object_info)
+    assert (loaded.source_format, loaded.prompt) == ("editor", expected)
+
+
 def test_prompt_request_body(golden, object_info):
     workflow, prompt = golden("txt2img")
     body = {"client_id": "abc", "prompt": prompt, "extra_data": {"extra_pnginfo": {"workflow": workflow}}}

@@ -142,3 +142,10 @@ def test_widget_defaults(object_info):
     specs = {s.name: s for s in input_specs(object_info["TestLegacySeed"])}
     assert widget_default(specs["mode"]) == "first"  # V3 COMBO options
     assert widget_default(specs["tags"]) == ["red"]
+
+
+def test_unusual_input_types_are_sockets(object_info):
+    odd = {"input": {"required": {"thing": [{"kind": "custom"}], "n": ["INT", {"default": 3}]}},
+           "output": [], "display_name": "Odd"}
+    inputs, _ = convert_one({"Odd": odd}, "Odd", widgets_values=[5])
+    assert inputs == {"n": 5}
