@@ -22,7 +22,9 @@ from graphflow.scheduler import Executor
 
 
 def chain(n: int) -> dict:
-    prompt = {"0": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0}}}
+    prompt = {
+        "0": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0}}
+    }
     for i in range(1, n + 1):
         prompt[str(i)] = {"class_type": "ImageInvert", "inputs": {"image": [str(i - 1), 0]}}
     prompt["out"] = {"class_type": "PreviewAny", "inputs": {"source": [str(n), 0]}}
@@ -30,7 +32,9 @@ def chain(n: int) -> dict:
 
 
 def fan(n: int) -> dict:
-    prompt = {"0": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0}}}
+    prompt = {
+        "0": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0}}
+    }
     for i in range(1, n + 1):
         prompt[f"i{i}"] = {"class_type": "ImageInvert", "inputs": {"image": ["0", 0]}}
         prompt[f"p{i}"] = {"class_type": "PreviewAny", "inputs": {"source": [f"i{i}", 0]}}

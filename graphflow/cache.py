@@ -8,12 +8,12 @@ identical subgraph hits the cache whatever its node ids and whichever prompt it 
 
 from __future__ import annotations
 
-from hashlib import blake2b
 import math
 import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from hashlib import blake2b
 from typing import Any
 
 _SCALAR_TYPES = (str, int, bool, type(None))

@@ -198,7 +198,9 @@ def _declared_annotations(
             if not (isinstance(declared, marker) or (allow_bare and declared is None)):
                 continue
             if isinstance(annotation, str):
-                annotation = eval(annotation, module_globals, {**(scope or {}), **vars(klass)})  # our own source
+                annotation = eval(
+                    annotation, module_globals, {**(scope or {}), **vars(klass)}
+                )  # our own source
             found[name] = annotation
     return list(found.items())
 
