@@ -76,8 +76,13 @@ def _content_type(path: Path) -> str:
     return "application/octet-stream"
 
 
-def _reencode(path: Path, preview: str | None, channel: str, max_pixels: int) -> tuple[bytes, str]:
-    """The image converted for ``preview``/``channel`` (comfy-wire.md §3.8)."""
+def _reencode(
+    path: Path, preview: str | None, channel: str, alpha_asked: bool, max_pixels: int
+) -> tuple[bytes, str]:
+    """The image converted for ``preview``/``channel`` (comfy-wire.md §3.8).
+
+    ``alpha_asked``: the request named a channel with alpha, which forces WebP for previews.
+    """
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -100,7 +105,7 @@ def _reencode(path: Path, preview: str | None, channel: str, max_pixels: int) ->
         fmt = fmt.strip().lower()
         quality = int(quality_text) if quality_text.strip().isdigit() else 90
         quality = max(1, min(quality, 100))
-        if fmt not in ("webp", "jpeg") or "a" in channel:
+        if fmt not in ("webp", "jpeg") or alpha_asked:
             fmt = "webp"
         if fmt == "jpeg" and image.mode not in ("RGB", "L"):
             image = image.convert("RGB")
@@ -117,7 +122,8 @@ async def view(request: web.Request) -> web.StreamResponse:
     filename, kind = split_annotation(query.get("filename", ""), query.get("type", "output") or "output")
     path = resolve_file(state, kind, query.get("subfolder", ""), filename)
     preview = query.get("preview")
-    channel = (query.get("channel") or "rgba").lower()
+    channel_asked = query.get("channel", "").lower()
+    channel = channel_asked or "rgba"
     if channel not in ("rgba", "rgb", "a"):
         fail(400, "invalid_request", "channel must be rgba, rgb or a.")
     headers = {"Content-Disposition": _disposition(path.name), "X-Content-Type-Options": "nosniff"}
@@ -125,7 +131,7 @@ async def view(request: web.Request) -> web.StreamResponse:
         headers["Content-Type"] = _content_type(path)
         return web.FileResponse(path, headers=headers)
     data, content_type = await asyncio.to_thread(
-        _reencode, path, preview, channel, state.config.max_upload_pixels
+        _reencode, path, preview, channel, "a" in channel_asked, state.config.max_upload_pixels
     )
     return web.Response(body=data, content_type=content_type, headers=headers)
 
