@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NoReturn
 
 from aiohttp import web
@@ -30,6 +32,29 @@ def _http_error(status: int) -> type[web.HTTPException]:
         409: web.HTTPConflict,
         413: web.HTTPRequestEntityTooLarge,
     }.get(status, web.HTTPBadRequest)
+
+
+#: What the OS says about a path a *user* chose (too long, a file where a folder should be, ...).
+USER_PATH_ERRNOS = frozenset(
+    {errno.ENAMETOOLONG, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ELOOP, errno.EINVAL}
+)
+
+
+def path_errors(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Answer 400 when the OS refuses a user-chosen path; other OS errors stay server errors (500)."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except OSError as error:
+            if error.errno in USER_PATH_ERRNOS:
+                fail(400, "invalid_path", f"That path cannot be used: {error.strerror}.")
+            raise
+
+    return wrapper
 
 
 def _reject_constant(name: str) -> NoReturn:

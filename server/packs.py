@@ -18,7 +18,7 @@ from aiohttp import web
 from graphflow.paths import UnsafePathError, resolve_inside
 from graphflow.registry import NodeRegistry, PackStatus
 
-from .bodies import fail
+from .bodies import fail, path_errors
 from .routing import API_PREFIX
 from .state import STATE
 
@@ -136,6 +136,7 @@ def _pack(registry: NodeRegistry, name: str) -> PackStatus:
 
 
 @static_routes.get("/extensions/{pack}/{path:.+}")
+@path_errors
 async def extension_file(request: web.Request) -> web.StreamResponse:
     registry = request.app[STATE].runtime.registry
     folder = web_folder(_pack(registry, request.match_info["pack"]))
@@ -151,6 +152,7 @@ async def extension_file(request: web.Request) -> web.StreamResponse:
 
 
 @template_routes.get(API_PREFIX + "/workflow_templates/{pack}/{name}")
+@path_errors
 async def template_file(request: web.Request) -> web.StreamResponse:
     registry = request.app[STATE].runtime.registry
     folder = _template_folder(_pack(registry, request.match_info["pack"]))

@@ -17,10 +17,11 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from graphflow.paths import FOLDER_KINDS, UnsafePathError, resolve_inside
 
-from .bodies import fail
+from .bodies import fail, path_errors
 from .state import STATE, ServerState
 from .uploads import UploadError, apply_mask, check_pixels, parse_original_ref, store_upload
 
@@ -116,6 +117,7 @@ def _reencode(
 
 
 @routes.get("/view")
+@path_errors
 async def view(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     query = request.query
@@ -137,6 +139,7 @@ async def view(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/view_metadata/{folder}")
+@path_errors
 async def view_metadata(request: web.Request) -> web.Response:
     state = request.app[STATE]
     folders = state.model_folders()
@@ -173,8 +176,8 @@ async def _read_upload(request: web.Request) -> tuple[Any, bytes]:
         form = await request.post()
     except web.HTTPException:
         raise
-    except (ValueError, LookupError, AssertionError, UnicodeError) as error:
-        fail(400, "invalid_request", "The upload is not a valid multipart form.", str(error))
+    except (ValueError, LookupError, AssertionError, UnicodeError, HttpProcessingError) as error:
+        fail(400, "invalid_request", "The upload is not a valid multipart form.", str(error).strip())
     part = form.get("image")
     if part is None or not hasattr(part, "file"):
         fail(400, "invalid_request", "The form needs a file part named 'image'.")
@@ -217,11 +220,13 @@ async def _store(request: web.Request, mask: bool) -> web.Response:
 
 
 @routes.post("/upload/image")
+@path_errors
 async def upload_image(request: web.Request) -> web.Response:
     return await _store(request, mask=False)
 
 
 @routes.post("/upload/mask")
+@path_errors
 async def upload_mask(request: web.Request) -> web.Response:
     return await _store(request, mask=True)
 

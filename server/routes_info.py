@@ -13,7 +13,7 @@ from aiohttp import web
 
 from graphflow.paths import UnsafePathError, resolve_inside
 
-from .bodies import fail, query_int
+from .bodies import fail, path_errors, query_int
 from .packs import extension_urls, translations, workflow_templates
 from .state import STATE, ServerState
 
@@ -171,6 +171,7 @@ async def experiment_models_in(request: web.Request) -> web.Response:
 
 
 @routes.get("/experiment/models/preview/{folder}/{path_index}/{filename:.+}")
+@path_errors
 async def experiment_model_preview(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     kind = request.match_info["folder"]

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from graphflow.paths import FOLDER_KINDS
 
-from .bodies import fail, read_json_object
+from .bodies import fail, path_errors, read_json_object
 from .routes_files import folder_listing
 from .state import STATE
 
@@ -52,6 +52,7 @@ async def folder_paths(request: web.Request) -> web.Response:
 
 
 @routes.get("/internal/files/{directory_type}")
+@path_errors
 async def files(request: web.Request) -> web.Response:
     state = request.app[STATE]
     kind = request.match_info["directory_type"]

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from graphflow.paths import UnsafePathError, resolve_inside
 
-from .bodies import fail, query_bool, read_json, read_json_object
+from .bodies import fail, path_errors, query_bool, read_json, read_json_object
 from .state import STATE, ServerState
 
 routes = web.RouteTableDef()
@@ -135,6 +135,7 @@ def _walk(folder: Path, recurse: bool) -> list[Path]:
 
 
 @routes.get("/userdata")
+@path_errors
 async def list_userdata(request: web.Request) -> web.Response:
     state = request.app[STATE]
     directory = request.query.get("dir", "")
@@ -162,6 +163,7 @@ async def list_userdata(request: web.Request) -> web.Response:
 
 
 @routes.get("/v2/userdata")
+@path_errors
 async def list_userdata_v2(request: web.Request) -> web.Response:
     state = request.app[STATE]
     relative = request.query.get("path", "").strip("/")
@@ -187,6 +189,7 @@ async def list_userdata_v2(request: web.Request) -> web.Response:
 
 
 @routes.get("/userdata/{file}")
+@path_errors
 async def get_userdata(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     path = _user_path(state, request.match_info["file"])
@@ -196,6 +199,7 @@ async def get_userdata(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/userdata/{file}")
+@path_errors
 async def post_userdata(request: web.Request) -> web.Response:
     state = request.app[STATE]
     path = _user_path(state, request.match_info["file"])
@@ -212,6 +216,7 @@ async def post_userdata(request: web.Request) -> web.Response:
 
 
 @routes.delete("/userdata/{file}")
+@path_errors
 async def delete_userdata(request: web.Request) -> web.Response:
     state = request.app[STATE]
     path = _user_path(state, request.match_info["file"])
@@ -222,6 +227,7 @@ async def delete_userdata(request: web.Request) -> web.Response:
 
 
 @routes.post("/userdata/{file}/move/{dest}")
+@path_errors
 async def move_userdata(request: web.Request) -> web.Response:
     state = request.app[STATE]
     source = _user_path(state, request.match_info["file"])

@@ -90,6 +90,8 @@ def store_upload(root: Path, subfolder: str, name: str, data: bytes, *, overwrit
         folder = resolve_inside(root, subfolder)
     except UnsafePathError as error:
         raise UploadError(f"subfolder {subfolder!r} is not allowed: {error}") from None
+    if folder.exists() and not folder.is_dir():
+        raise UploadError(f"subfolder {subfolder!r} is a file, not a folder")
     folder.mkdir(parents=True, exist_ok=True)
     chosen = name
     target = resolve_inside(folder, chosen)

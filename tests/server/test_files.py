@@ -26,6 +26,7 @@ def png(color, size=(8, 6), mode="RGB", text=None) -> bytes:
 def raw_multipart(filename: str, data: bytes, **fields: str) -> tuple[bytes, str]:
     """A multipart body with ``filename`` exactly as given (aiohttp's FormData would percent-encode it)."""
     boundary = "graphflowtestboundary"
+    filename = filename.replace("\\", "\\\\")  # quoted-string escaping, so the server sees it as given
     chunks = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
         for key, value in fields.items()
