@@ -73,17 +73,16 @@ def parse_json(text: str | bytes, max_depth: int) -> Any:
 
 
 def _depth_exceeds(value: Any, limit: int) -> bool:
+    """True if containers nest deeper than ``limit`` (iterative; only containers are visited)."""
+    if not isinstance(value, (dict, list)):
+        return False
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict):
-            if depth > limit:
-                return True
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            if depth > limit:
-                return True
-            stack.extend((v, depth + 1) for v in item)
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return False
 
 

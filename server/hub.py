@@ -1,8 +1,8 @@
 """The WebSocket hub: connected clients, and delivery of messages posted from any thread.
 
 Workers run on their own threads and post messages here; :meth:`Hub.post` appends to one FIFO and wakes
-the event loop at most once per batch (``call_soon_threadsafe``), so thousands of messages per prompt cost
-one wake-up each batch, and messages keep the order they were posted in. Each client has its own queue and
+the event loop at most once per batch, and a batch collects everything posted within 2 ms, so thousands of
+messages per prompt cost a few dozen wake-ups, and messages keep the order they were posted in. Each client has its own queue and
 sender task, so a slow client never holds up the others.
 """
 
@@ -25,6 +25,12 @@ PREVIEW_IMAGE = 1
 PREVIEW_IMAGE_WITH_METADATA = 4
 JPEG = 1
 MAX_BACKLOG = 200_000  # messages queued for one client before it is considered dead
+TEXT_OPCODE, BINARY_OPCODE = 0x1, 0x2
+BATCH_BYTES = 256 * 1024
+HIGH_WATER = 1 << 20  # bytes buffered for a client before its sender waits
+#: Messages posted within this window are delivered together: waking the event loop for every message
+#: costs the worker thread a GIL hand-over each time (measured: +60 % run time on a 1000-node chain).
+FLUSH_DELAY_SECONDS = 0.002
 
 
 def message(kind: str, data: Any) -> str:
@@ -51,12 +57,32 @@ class PreviewFrame:
 Outgoing = str | bytes | PreviewFrame
 
 
-class Client:
-    """One connected socket: its id, the flags it announced, and its outgoing queue."""
+def ws_frame(payload: bytes, binary: bool) -> bytes:
+    """One final, unmasked WebSocket frame as a server sends it (RFC 6455 §5.2)."""
+    first = 0x80 | (BINARY_OPCODE if binary else TEXT_OPCODE)
+    length = len(payload)
+    if length < 126:
+        head = struct.pack("!BB", first, length)
+    elif length < 1 << 16:
+        head = struct.pack("!BBH", first, 126, length)
+    else:
+        head = struct.pack("!BBQ", first, 127, length)
+    return head + payload
 
-    def __init__(self, sid: str, ws: web.WebSocketResponse) -> None:
+
+class Client:
+    """One connected socket: its id, the flags it announced, and its outgoing queue.
+
+    Queued messages are framed here and written to the connection's transport in batches: one write per
+    batch instead of one per message (a 1000-node prompt makes 3000 messages; per-message writes cost the
+    worker thread about a third of its run time in GIL hand-overs). aiohttp still owns the socket for
+    reading, pings and closing; its frames and ours never interleave because every write is whole frames.
+    """
+
+    def __init__(self, sid: str, ws: web.WebSocketResponse, transport: asyncio.Transport) -> None:
         self.sid = sid
         self.ws = ws
+        self.transport = transport
         self.preview_metadata = False
         self.backlog: deque[Outgoing] = deque()
         self.wake = asyncio.Event()
@@ -79,28 +105,33 @@ class Client:
         self.wake.set()
         asyncio.ensure_future(self.ws.close())
 
+    def _batch(self) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        backlog = self.backlog
+        while backlog and size < BATCH_BYTES:
+            item = backlog.popleft()
+            for frame in item.frames(self.preview_metadata) if isinstance(item, PreviewFrame) else (item,):
+                data = ws_frame(frame.encode(), False) if isinstance(frame, str) else ws_frame(frame, True)
+                chunks.append(data)
+                size += len(data)
+        return b"".join(chunks)
+
     async def pump(self) -> None:
-        ws = self.ws
+        transport = self.transport
         try:
             while not self.closed:
                 await self.wake.wait()
                 self.wake.clear()
                 while self.backlog and not self.closed:
-                    item = self.backlog.popleft()
-                    if isinstance(item, PreviewFrame):
-                        for frame in item.frames(self.preview_metadata):
-                            await _send(ws, frame)
-                    else:
-                        await _send(ws, item)
+                    if transport.is_closing():
+                        self.closed = True
+                        break
+                    transport.write(self._batch())
+                    while transport.get_write_buffer_size() > HIGH_WATER and not transport.is_closing():
+                        await asyncio.sleep(0.01)  # the client reads slowly: let its buffer drain
         except (ConnectionError, RuntimeError, asyncio.CancelledError):
             self.closed = True
-
-
-async def _send(ws: web.WebSocketResponse, frame: str | bytes) -> None:
-    if isinstance(frame, str):
-        await ws.send_str(frame)
-    else:
-        await ws.send_bytes(frame)
 
 
 class Hub:
@@ -136,7 +167,7 @@ class Hub:
                 return
             self._wake_scheduled = True
         try:
-            loop.call_soon_threadsafe(self._flush)
+            loop.call_soon_threadsafe(loop.call_later, FLUSH_DELAY_SECONDS, self._flush)
         except RuntimeError:  # the loop closed while we were posting: nobody is listening any more
             pass
 
@@ -156,12 +187,12 @@ class Hub:
                     client.push(item)
 
     # -- connections (event loop) ----------------------------------------------------------------------
-    def connect(self, sid: str, ws: web.WebSocketResponse) -> Client:
+    def connect(self, sid: str, ws: web.WebSocketResponse, transport: asyncio.Transport) -> Client:
         """Register a socket under ``sid``, replacing (and closing) an older socket with that id."""
         old = self.clients.get(sid)
         if old is not None:
             old.close()
-        client = Client(sid, ws)
+        client = Client(sid, ws, transport)
         self.clients[sid] = client
         client.task = asyncio.ensure_future(client.pump())
         return client

@@ -65,7 +65,9 @@ async def post_prompt(request: web.Request) -> web.Response:
     if targets is not None:
         targets = string_list(targets, "partial_execution_targets")
     prompt_id = _prompt_id(body.get("prompt_id"))
-    if state.queue.find(prompt_id) is not None or await asyncio.to_thread(state.store.exists, prompt_id):
+    if "prompt_id" in body and (  # a fresh uuid4 cannot clash; only client-chosen ids are looked up
+        state.queue.find(prompt_id) is not None or await asyncio.to_thread(state.store.exists, prompt_id)
+    ):
         _duplicate(prompt_id)
     number, number_is_float = _number(body, state)
 
@@ -141,7 +143,7 @@ def _convert_editor(state: ServerState, workflow: dict[str, Any]) -> tuple[dict[
 
 
 def _prompt_id(value: Any) -> str:
-    if value is None:
+    if value is None:  # absent (or null): the server chooses
         return str(uuid.uuid4())
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         fail(400, "invalid_prompt", "prompt_id must be a string.")

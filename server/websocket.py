@@ -34,8 +34,11 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     # compression off: frames are small and local, and deflating each one costs more than it saves
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_CLIENT_MESSAGE, compress=False)
     await ws.prepare(request)
+    transport = request.transport
+    if transport is None:  # the client went away during the handshake
+        return ws
     sid = _client_id(request.query.get("clientId"))
-    client = state.hub.connect(sid, ws)
+    client = state.hub.connect(sid, ws, transport)
     client.push(
         message("status", {"status": {"exec_info": {"queue_remaining": state.queue.remaining}}, "sid": sid})
     )

@@ -16,6 +16,8 @@ its size is bounded by how many nodes run at once, and total traffic is linear i
 from __future__ import annotations
 
 import io
+import json
+import math
 from typing import Any
 
 from graphflow.events import (
@@ -59,6 +61,10 @@ class PromptWire:
         self.client = job.client_id
         self.preview_size = preview_size
         self.running: dict[str, dict[str, Any]] = {}
+        # progress_state is the hot path (two per node): each running node's JSON is rendered once
+        self._fragments: dict[str, str] = {}
+        self._prompt_json = _json(self.prompt_id)
+        self._state_head = '{"type":"progress_state","data":{"prompt_id":' + self._prompt_json + ',"nodes":{'
         self.messages: list[list[Any]] = []
         self.meta: dict[str, dict[str, Any]] = {}
 
@@ -74,10 +80,25 @@ class PromptWire:
         self.messages.append([kind, data])
 
     def _progress_state(self, changed: dict[str, Any] | None = None) -> None:
-        nodes = dict(self.running)
-        if changed is not None:
-            nodes[changed["node_id"]] = changed
-        self._to_client_or_all("progress_state", {"prompt_id": self.prompt_id, "nodes": nodes})
+        """Post the running nodes plus ``changed`` (a node that just finished)."""
+        fragments = self._fragments
+        if changed is not None and changed["node_id"] not in fragments:
+            body = ",".join((*fragments.values(), _fragment(changed)))
+        elif changed is not None:
+            body = ",".join(
+                _fragment(changed) if k == changed["node_id"] else v for k, v in fragments.items()
+            )
+        else:
+            body = ",".join(fragments.values())
+        self.hub.post(self.client, self._state_head + body + "}}}", fallback_all=True)
+
+    def _set_running(self, state: dict[str, Any]) -> None:
+        self.running[state["node_id"]] = state
+        self._fragments[state["node_id"]] = _fragment(state)
+
+    def _clear_running(self) -> None:
+        self.running.clear()
+        self._fragments.clear()
 
     def _state(self, node_id: str, display: str, parent: str | None, real: str | None) -> dict[str, Any]:
         return {
@@ -108,25 +129,25 @@ class PromptWire:
         self._to_client("execution_cached", data)
 
     def node_started(self, event: NodeStarted) -> None:
-        state = self.running.get(event.node_id)
-        if state is None:  # a lazy node resuming keeps its running state
-            state = self._state(
-                event.node_id, event.display_node_id, event.parent_node_id, event.real_node_id
+        if event.node_id not in self.running:  # a lazy node resuming keeps its running state
+            self._set_running(
+                self._state(event.node_id, event.display_node_id, event.parent_node_id, event.real_node_id)
             )
-            self.running[event.node_id] = state
         self.job.current_node = event.display_node_id
         self._progress_state()
-        self._to_client(
-            "executing",
-            {"node": event.node_id, "display_node": event.display_node_id, "prompt_id": self.prompt_id},
-        )
+        if self.client is not None:
+            self.hub.post(
+                self.client,
+                f'{{"type":"executing","data":{{"node":{_json_id(event.node_id)},'
+                f'"display_node":{_json_id(event.display_node_id)},"prompt_id":{self._prompt_json}}}}}',
+            )
 
     def progress(self, event: Progress) -> None:
-        state = self.running.get(event.node_id)
-        if state is None:
-            state = self._state(event.node_id, event.display_node_id, None, None)
-            self.running[event.node_id] = state
+        state = self.running.get(event.node_id) or self._state(
+            event.node_id, event.display_node_id, None, None
+        )
         state["value"], state["max"] = event.value, event.max
+        self._set_running(state)
         text = message(
             "progress",
             {"value": event.value, "max": event.max, "prompt_id": self.prompt_id, "node": event.node_id},
@@ -150,6 +171,7 @@ class PromptWire:
         state = self.running.pop(event.node_id, None) or self._state(
             event.node_id, event.display_node_id, event.parent_node_id, event.real_node_id
         )
+        self._fragments.pop(event.node_id, None)
         done_at = state["max"] if state["max"] else 1.0
         state = {**state, "state": "finished", "value": done_at, "max": done_at}
         if event.ui is not None:
@@ -189,7 +211,7 @@ class PromptWire:
             "timestamp": event.timestamp,
         }
         if not event.blocked:  # a blocked node is reported, but the run (and the running state) goes on
-            self.running.clear()
+            self._clear_running()
         self._record("execution_error", data)
         self._to_client("execution_error", data)
 
@@ -203,7 +225,7 @@ class PromptWire:
         }
         if event.reason:
             data["reason"] = event.reason
-        self.running.clear()
+        self._clear_running()
         self._record("execution_interrupted", data)
         self._to_client_or_all("execution_interrupted", data)
 
@@ -238,6 +260,34 @@ def failure_messages(job: Job, kind: str, message_text: str) -> list[list[Any]]:
             },
         ],
     ]
+
+
+_json = json.JSONEncoder(separators=(",", ":")).encode
+_PLAIN_ID = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:._-")
+
+
+def _json_id(value: str | None) -> str:
+    """JSON for a node id; ids are nearly always plain, so skip the encoder for those."""
+    if value is not None and value and _PLAIN_ID.issuperset(value):
+        return f'"{value}"'
+    return _json(value)
+
+
+def _number(value: Any) -> str:
+    if type(value) is int or (type(value) is float and math.isfinite(value)):
+        return repr(value)
+    return "null" if isinstance(value, float) else _json(value)  # NaN is not JSON
+
+
+def _fragment(state: dict[str, Any]) -> str:
+    """``"<id>":{...}`` of one node's progress state, rendered by hand (it is sent twice per node)."""
+    node = _json_id(state["node_id"])
+    return (
+        f'{node}:{{"value":{_number(state["value"])},"max":{_number(state["max"])},'
+        f'"state":"{state["state"]}","node_id":{node},"prompt_id":{_json(state["prompt_id"])},'
+        f'"display_node_id":{_json_id(state["display_node_id"])},'
+        f'"parent_node_id":{_json_id(state["parent_node_id"])},"real_node_id":{_json_id(state["real_node_id"])}}}'
+    )
 
 
 _HANDLERS = {
