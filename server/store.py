@@ -1,9 +1,8 @@
 """The durable queue and history: one SQLite table in WAL mode, written by one thread with group commit.
 
-Every write goes through :class:`JobStore`'s writer thread. It takes all writes waiting at that moment,
-applies them in one transaction (each in its own savepoint, so one bad write fails alone) and commits once,
-with ``synchronous=FULL``: a commit is on disk when its future resolves. A prompt is answered 200 only after
-that, so an accepted prompt survives a crash; concurrent submissions share one fsync.
+Every write goes through a :class:`~.group_commit.GroupCommitWriter`: a write's future resolves once its
+transaction is on disk. A prompt is answered 200 only after that, so an accepted prompt survives a crash;
+concurrent submissions share one fsync.
 
 History rows keep the ``ui`` dicts (file *references* such as ``{"filename", "subfolder", "type"}``), never
 file contents. Reads use one connection per thread and never wait for the writer.
@@ -12,8 +11,6 @@ file contents. Reads use one connection per thread and never wait for the writer
 from __future__ import annotations
 
 import json
-import logging
-import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -22,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-log = logging.getLogger(__name__)
+from .group_commit import GroupCommitWriter, connect
+
 T = TypeVar("T")
 
 SCHEMA = """
@@ -54,7 +52,6 @@ HISTORY_COLUMNS = (
     "prompt_id, number, number_is_float, prompt, extra_data, outputs_to_execute, state, outputs, meta, "
     "messages, created, started, finished, attempts"
 )
-_STOP = object()
 
 
 class DuplicatePromptId(Exception):
@@ -110,14 +107,6 @@ class HistoryRow:
         )
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
-
-
 class JobStore:
     """Queue and history rows in ``path``; ``history_size`` finished prompts are kept."""
 
@@ -125,81 +114,22 @@ class JobStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.history_size = history_size
-        self._ops: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._local = threading.local()
-        conn = _connect(self.path)
+        conn = connect(self.path, check_same_thread=False)
         conn.executescript(SCHEMA)
         self._history_seq = conn.execute("SELECT COALESCE(MAX(history_seq), 0) FROM jobs").fetchone()[0]
         self._history_count = conn.execute(
             "SELECT COUNT(*) FROM jobs WHERE history_seq IS NOT NULL"
         ).fetchone()[0]
         self.next_counter = conn.execute("SELECT COALESCE(MAX(counter), -1) + 1 FROM jobs").fetchone()[0]
-        self._writer_conn = conn
-        self._writer = threading.Thread(target=self._write_loop, name="graphflow-sqlite", daemon=True)
-        self._writer.start()
+        self._writer = GroupCommitWriter(conn)
 
-    # -- writing ---------------------------------------------------------------------------------------
     def submit(self, op: Callable[[sqlite3.Connection], T]) -> Future[T]:
-        """Run ``op(connection)`` in the next group transaction; the future resolves after the commit."""
-        future: Future[T] = Future()
-        self._ops.put((op, future))
-        return future
-
-    def _write_loop(self) -> None:
-        conn = self._writer_conn
-        while True:
-            item = self._ops.get()
-            if item is _STOP:
-                break
-            batch = [item]
-            stop = False
-            while len(batch) < 1024:
-                try:
-                    more = self._ops.get_nowait()
-                except queue.Empty:
-                    break
-                if more is _STOP:
-                    stop = True
-                    break
-                batch.append(more)
-            self._apply(conn, batch)
-            if stop:
-                break
-        conn.close()
-
-    def _apply(self, conn: sqlite3.Connection, batch: list[tuple[Callable, Future]]) -> None:
-        results: list[tuple[Future, Any, BaseException | None]] = []
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for op, future in batch:
-                conn.execute("SAVEPOINT op")
-                try:
-                    value = op(conn)
-                except Exception as error:
-                    conn.execute("ROLLBACK TO op")
-                    results.append((future, None, error))
-                else:
-                    results.append((future, value, None))
-                conn.execute("RELEASE op")
-            conn.execute("COMMIT")
-        except Exception as error:  # the disk failed us: nothing in this batch is durable
-            log.exception("SQLite commit failed")
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(error)
-            return
-        for future, value, error in results:
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(value)
+        """Run ``op(connection)`` in the next group commit (see :mod:`.group_commit`)."""
+        return self._writer.submit(op)
 
     def close(self) -> None:
-        if self._writer.is_alive():
-            self._ops.put(_STOP)
-            self._writer.join(timeout=30)
+        self._writer.close()
 
     # -- write operations ------------------------------------------------------------------------------
     def add(self, row: dict[str, Any]) -> Future[None]:
