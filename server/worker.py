@@ -69,15 +69,14 @@ class Worker(threading.Thread):
         queue = self.state.queue
         while not self.stopping:
             job = queue.take(timeout=1.0)
+            self._apply_free()  # a /free request applies before the next prompt, or within a second if idle
             if job is None:
-                self._apply_free()
                 continue
             try:
                 self.run_job(job)
             except Exception:  # a bug here must not kill the worker; the prompt is recorded as failed
                 log.exception("the worker failed while running prompt %s", job.prompt_id)
                 self._record_failure(job, "graphflow.InternalError", "graphflow failed while running it")
-            self._apply_free()
             self._maybe_collect()
 
     def run_job(self, job: Job) -> None:

@@ -160,3 +160,31 @@ async def test_graceful_stop_requeues_the_running_prompt(tmp_path, processes):
     assert [item[1] for item in queue["queue_running"] + queue["queue_pending"]] == ["long"]
     names = [name for name, _ in history["long"]["status"]["messages"]]
     assert names[0] == "execution_requeued" and names[-1] == "execution_interrupted"
+
+
+@pytest.mark.slow
+async def test_listening_beyond_loopback_prints_a_token_url(tmp_path):
+    base = tmp_path / "base"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "graphflow.cli.main", "serve", "--listen", "0.0.0.0", "--port", "0",
+         "--base-directory", str(base)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if "token" in line:
+                break
+        ready = next(READY.search(line) for line in lines if READY.search(line))
+        url = ready.group(1)
+        token = (base / "user" / "graphflow_token.txt").read_text().strip()
+        assert f"{url}/?token={token}" in lines[-1]
+        async with aiohttp.ClientSession(url) as session:
+            refused = await session.get("/api/queue")
+            allowed = await session.get("/api/queue", headers={"Authorization": f"Bearer {token}"})
+        assert (refused.status, allowed.status) == (401, 200)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)

@@ -274,3 +274,37 @@ async def test_bad_queries_are_400(server, path):
     async with aiohttp.ClientSession(server.url) as session:
         status, body = await get(session, path)
     assert status == 400 and body["error"]["message"]
+
+
+async def test_free_memory_clears_the_result_cache(server):
+    async with aiohttp.ClientSession(server.url) as session:
+        ws = await connect(session)
+        first = await post(session, "/prompt", {"prompt": SMALL, "client_id": ws.sid})
+        await ws.until_done(first[1]["prompt_id"])
+        cached = await post(session, "/prompt", {"prompt": SMALL, "client_id": ws.sid})
+        cached_messages = await ws.until_done(cached[1]["prompt_id"])
+        assert await post(session, "/free", {"unload_models": True, "free_memory": True}) == (200, None)
+        fresh = await post(session, "/prompt", {"prompt": SMALL, "client_id": ws.sid})
+        fresh_messages = await ws.until_done(fresh[1]["prompt_id"])
+    cached_nodes = next(m["data"]["nodes"] for m in cached_messages if m["type"] == "execution_cached")
+    fresh_nodes = next(m["data"]["nodes"] for m in fresh_messages if m["type"] == "execution_cached")
+    assert sorted(cached_nodes) == ["1", "2"] and fresh_nodes == []
+
+
+async def test_log_subscribers_get_log_messages(server):
+    import logging
+
+    async with aiohttp.ClientSession(server.url) as session:
+        ws = await connect(session, "reader")
+        async with session.patch(
+            "/internal/logs/subscribe", json={"clientId": "reader", "enabled": True}
+        ) as r:
+            assert r.status == 200
+        server.state.logs.emit(
+            logging.LogRecord("graphflow.test", logging.INFO, __file__, 1, "hello %s", ("logs",), None)
+        )
+        message = await ws.until(lambda m: m["type"] == "logs")
+        _, text = await get(session, "/internal/logs")
+    entry = message[-1]["data"]["entries"][0]
+    assert entry["m"].strip() == "INFO graphflow.test: hello logs" and entry["t"]
+    assert "hello logs" in text
