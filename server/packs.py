@@ -29,8 +29,9 @@ LOCALE_FILES = {"nodeDefs": "nodeDefs.json", "commands": "commands.json", "setti
 
 
 def pack_folder(pack: PackStatus) -> Path | None:
+    """The folder of a loaded, non-built-in pack (a pack that failed to load contributes nothing)."""
     folder = Path(pack.source)
-    return folder if pack.kind != "builtin" and folder.is_dir() else None
+    return folder if pack.loaded and pack.kind != "builtin" and folder.is_dir() else None
 
 
 def web_folder(pack: PackStatus) -> Path | None:

@@ -137,7 +137,9 @@ def _convert_editor(state: ServerState, workflow: dict[str, Any]) -> tuple[dict[
     except WorkflowError as error:
         fail(400, "invalid_prompt", "The editor workflow could not be converted to a prompt.", str(error))
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as error:
-        # the converter trusts the editor's shapes; a hand-made workflow can break that trust
+        # the converter trusts the editor's shapes; a hand-made workflow can break that trust. Logged with
+        # its traceback, in case it is the converter that is wrong.
+        log.warning("editor workflow rejected by the converter", exc_info=True)
         fail(400, "invalid_prompt", "The editor workflow is malformed.", f"{type(error).__name__}: {error}")
     return result.prompt, list(result.warnings)
 

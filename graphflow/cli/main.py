@@ -101,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to bind (default 127.0.0.1; other addresses require the access token)",
     )
     serve.add_argument("--port", type=int, default=8188, help="port (default 8188)")
+    serve.add_argument(
+        "--max-upload-size",
+        type=float,
+        default=100,
+        metavar="MB",
+        help="largest request body, e.g. an uploaded image, in MB (default 100)",
+    )
     serve.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when available, else CPU)")
     serve.add_argument(
         "--dtype", default="auto", choices=["auto", "fp32", "bf16", "fp16"], help="model weight type"

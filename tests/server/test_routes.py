@@ -308,3 +308,41 @@ async def test_log_subscribers_get_log_messages(server):
     entry = message[-1]["data"]["entries"][0]
     assert entry["m"].strip() == "INFO graphflow.test: hello logs" and entry["t"]
     assert "hello logs" in text
+
+
+async def test_pack_front_end_parts(make_server, tmp_path):
+    from graphflow.registry import PackStatus
+
+    from .conftest import test_runtime
+
+    pack_dir = tmp_path / "packs" / "fancy"
+    (pack_dir / "js" / "widgets").mkdir(parents=True)
+    (pack_dir / "js" / "main.js").write_text("export const x = 1;")
+    (pack_dir / "js" / "widgets" / "knob.js").write_text("export const y = 2;")
+    (pack_dir / "js" / "style.css").write_text("body {}")
+    (pack_dir / "example_workflows").mkdir()
+    (pack_dir / "example_workflows" / "first.json").write_text('{"nodes": []}')
+    (pack_dir / "locales" / "en").mkdir(parents=True)
+    (pack_dir / "locales" / "en" / "main.json").write_text('{"title": "Fancy"}')
+    (pack_dir / "locales" / "en" / "nodeDefs.json").write_text('{"FancyNode": {"display_name": "Fancy"}}')
+    runtime = test_runtime(tmp_path / "base")
+    runtime.registry.add_pack(PackStatus("fancy", str(pack_dir), "native", web_directory="js"))
+    runtime.registry.add_pack(
+        PackStatus("broken", str(pack_dir), "native", loaded=False, error="ImportError: x")
+    )
+    server = make_server(runtime=runtime)
+    async with aiohttp.ClientSession(server.url) as session:
+        extensions = await get(session, "/api/extensions")
+        script = await session.get("/extensions/fancy/widgets/knob.js")
+        not_mirrored = await session.get("/api/extensions/fancy/main.js")
+        templates = await get(session, "/api/workflow_templates")
+        template = await get(session, "/api/workflow_templates/fancy/first.json")
+        i18n = await get(session, "/api/i18n")
+        packs = await get(session, "/api/packs")
+    assert extensions == (200, ["/extensions/fancy/main.js", "/extensions/fancy/widgets/knob.js"])
+    assert script.status == 200 and await script.text() == "export const y = 2;"
+    assert not_mirrored.status == 404
+    assert templates == (200, {"fancy": ["first"]}) and template == (200, {"nodes": []})
+    assert i18n == (200, {"en": {"title": "Fancy", "nodeDefs": {"FancyNode": {"display_name": "Fancy"}}}})
+    broken = next(p for p in packs[1] if p["name"] == "broken")
+    assert broken["loaded"] is False and broken["error"] == "ImportError: x"
