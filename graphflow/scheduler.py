@@ -428,6 +428,7 @@ class _Run:
             self.extra_data,
             self.cancel,
             progress,
+            self.nodes,
         )
 
     def error_event(
