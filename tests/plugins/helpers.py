@@ -28,7 +28,7 @@ def run(executor: Executor, prompt: dict[str, Any], **kwargs: Any) -> tuple[RunO
     """Validate (must pass) and execute ``prompt``; returns the outcome and every event emitted."""
     events: list[Event] = []
     graph, report = executor.validate(prompt)
-    assert graph is not None, report.text_lines()
+    assert graph is not None and not report.node_errors, report.text_lines()
     outcome = executor.execute(graph, on_event=events.append, **kwargs)
     return outcome, events
 
