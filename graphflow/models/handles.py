@@ -84,13 +84,18 @@ def _delta(recipe: tuple[Any, ...], param: Any) -> Any:
 
 @dataclass(frozen=True, eq=False)
 class NoiseSchedule:
-    """The training noise schedule of a diffusion model, in diffusers scheduler-config terms."""
+    """The training noise schedule of a diffusion model, in diffusers scheduler-config terms.
+
+    ``zero_terminal_snr``: the betas were rescaled to reach zero SNR at the last step (checkpoints with a
+    top-level ``ztsnr`` key); diffusers' ``rescale_betas_zero_snr``.
+    """
 
     num_train_timesteps: int = 1000
     beta_start: float = 0.00085
     beta_end: float = 0.012
     beta_schedule: str = "scaled_linear"
     prediction_type: PredictionType = "epsilon"
+    zero_terminal_snr: bool = False
 
     def scheduler_config(self) -> dict[str, Any]:
         return {
@@ -99,6 +104,7 @@ class NoiseSchedule:
             "beta_end": self.beta_end,
             "beta_schedule": self.beta_schedule,
             "prediction_type": self.prediction_type,
+            "rescale_betas_zero_snr": self.zero_terminal_snr,
         }
 
 
