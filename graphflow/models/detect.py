@@ -193,9 +193,9 @@ def _prediction_type(
         key = _v_pred_probe_key(shapes, p)
         if key is not None:
             tensor = read(key)
-            if tensor.device.type != "meta" and tensor.numel() > 1:
-                if float(tensor.float().std()) > V_PRED_STD_THRESHOLD:
-                    return "v_prediction"
+            known = tensor.device.type != "meta" and tensor.numel() > 1
+            if known and float(tensor.float().std()) > V_PRED_STD_THRESHOLD:
+                return "v_prediction"
     return "epsilon"
 
 
