@@ -82,7 +82,12 @@ SD15_UNET: dict[str, Any] = {
     "sample_size": 64,
     "in_channels": 4,
     "out_channels": 4,
-    "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+    "down_block_types": [
+        "CrossAttnDownBlock2D",
+        "CrossAttnDownBlock2D",
+        "CrossAttnDownBlock2D",
+        "DownBlock2D",
+    ],
     "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
     "block_out_channels": [320, 640, 1280, 1280],
     "layers_per_block": 2,
@@ -161,7 +166,9 @@ OPENCLIP_BIGG: dict[str, Any] = {
 }
 
 
-def meta_models(unet: dict[str, Any], vae: dict[str, Any], clips: list[tuple[dict[str, Any], bool]]) -> dict[str, Any]:
+def meta_models(
+    unet: dict[str, Any], vae: dict[str, Any], clips: list[tuple[dict[str, Any], bool]]
+) -> dict[str, Any]:
     """Full-size models on the meta device (shapes only, no memory)."""
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
@@ -172,3 +179,48 @@ def meta_models(unet: dict[str, Any], vae: dict[str, Any], clips: list[tuple[dic
             cls = CLIPTextModelWithProjection if projection else CLIPTextModel
             out["text_encoder" if index == 0 else "text_encoder_2"] = cls(CLIPTextConfig(**config))
     return out
+
+
+def write_random_safetensors(
+    path: Any,
+    shapes: dict[str, tuple[int, ...]],
+    dtype: torch.dtype = torch.float16,
+    seed: int = 0,
+    std: float = 0.02,
+) -> None:
+    """Write a safetensors file of random tensors one at a time, so memory stays at one tensor.
+
+    The format is an 8-byte little-endian header length, a JSON header (padded to 8 bytes) with each
+    tensor's dtype, shape and byte range, then the raw little-endian data in header order. Values are
+    cut from a 16 M-value pool of Gaussian noise at random offsets (generating 1 G fresh values would
+    dominate the test's time).
+    """
+    import json
+    import struct
+
+    names = {torch.float16: "F16", torch.bfloat16: "BF16", torch.float32: "F32"}
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    header: dict[str, Any] = {}
+    offset = 0
+    for key, shape in shapes.items():
+        count = torch.Size(shape).numel()
+        header[key] = {
+            "dtype": names[dtype],
+            "shape": list(shape),
+            "data_offsets": [offset, offset + count * itemsize],
+        }
+        offset += count * itemsize
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    gen = torch.Generator().manual_seed(seed)
+    pool = (torch.randn(1 << 24, generator=gen) * std).to(dtype)
+    with open(path, "wb") as handle:
+        handle.write(struct.pack("<Q", len(raw)))
+        handle.write(raw)
+        for shape in shapes.values():
+            remaining = torch.Size(shape).numel()
+            while remaining:
+                start = int(torch.randint(0, pool.numel(), (1,), generator=gen))
+                chunk = pool[start : start + remaining]
+                handle.write(chunk.view(torch.uint8).numpy().tobytes())
+                remaining -= chunk.numel()

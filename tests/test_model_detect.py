@@ -67,15 +67,25 @@ def test_sd15_keys_follow_the_ldm_layout(sd15: dict[str, Any]) -> None:
     assert shapes["model.diffusion_model.output_blocks.2.1.conv.weight"] == (1280, 1280, 3, 3)
     assert shapes["first_stage_model.encoder.mid.attn_1.q.weight"] == (512, 512, 1, 1)
     assert shapes["cond_stage_model.transformer.text_model.embeddings.token_embedding.weight"] == (49408, 768)
-    assert len([k for k in shapes if k.startswith("model.diffusion_model.")]) == 686  # as in the released file
+    assert (
+        len([k for k in shapes if k.startswith("model.diffusion_model.")]) == 686
+    )  # as in the released file
 
 
 @pytest.mark.parametrize(
     ("fixture", "family", "unet_ref", "vae_ref"),
-    [("sd15", "sd1", SD15_UNET, SD_VAE), ("sd21", "sd2", SD21_UNET, SD_VAE), ("sdxl", "sdxl", SDXL_UNET, SDXL_VAE)],
+    [
+        ("sd15", "sd1", SD15_UNET, SD_VAE),
+        ("sd21", "sd2", SD21_UNET, SD_VAE),
+        ("sdxl", "sdxl", SDXL_UNET, SDXL_VAE),
+    ],
 )
 def test_family_and_configs_match_the_real_ones(
-    request: pytest.FixtureRequest, fixture: str, family: str, unet_ref: dict[str, Any], vae_ref: dict[str, Any]
+    request: pytest.FixtureRequest,
+    fixture: str,
+    family: str,
+    unet_ref: dict[str, Any],
+    vae_ref: dict[str, Any],
 ) -> None:
     shapes = request.getfixturevalue(fixture)["shapes"]
     info = detect_checkpoint(shapes)
@@ -84,7 +94,9 @@ def test_family_and_configs_match_the_real_ones(
     assert info.vae_prefix == "first_stage_model."
 
     unet_config = infer_unet_config(shapes, info.family)
-    assert _model_config("UNet2DConditionModel", unet_config) == _model_config("UNet2DConditionModel", unet_ref)
+    assert _model_config("UNet2DConditionModel", unet_config) == _model_config(
+        "UNet2DConditionModel", unet_ref
+    )
     assert unet_config["sample_size"] == unet_ref["sample_size"]
 
     vae_config = infer_vae_config(shapes, info.family)
@@ -113,13 +125,27 @@ def test_sdxl_unet_config_values(sdxl: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     ("fixture", "index", "reference", "act"),
-    [("sd15", 0, CLIP_L, "quick_gelu"), ("sd21", 0, OPENCLIP_H, "gelu"), ("sdxl", 0, CLIP_L, "quick_gelu"), ("sdxl", 1, OPENCLIP_BIGG, "gelu")],
+    [
+        ("sd15", 0, CLIP_L, "quick_gelu"),
+        ("sd21", 0, OPENCLIP_H, "gelu"),
+        ("sdxl", 0, CLIP_L, "quick_gelu"),
+        ("sdxl", 1, OPENCLIP_BIGG, "gelu"),
+    ],
 )
-def test_text_encoder_configs(request: pytest.FixtureRequest, fixture: str, index: int, reference: dict[str, Any], act: str) -> None:
+def test_text_encoder_configs(
+    request: pytest.FixtureRequest, fixture: str, index: int, reference: dict[str, Any], act: str
+) -> None:
     shapes = request.getfixturevalue(fixture)["shapes"]
     slot = detect_checkpoint(shapes).text_encoders[index]
     config = infer_clip_config(shapes, slot.prefix, slot.layout)
-    for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "max_position_embeddings"):
+    for key in (
+        "vocab_size",
+        "hidden_size",
+        "intermediate_size",
+        "num_hidden_layers",
+        "num_attention_heads",
+        "max_position_embeddings",
+    ):
         assert config[key] == reference[key], key
     assert config["hidden_act"] == act
     if slot.name == "clip_g":
@@ -128,7 +154,9 @@ def test_text_encoder_configs(request: pytest.FixtureRequest, fixture: str, inde
 
 def test_text_encoder_slots(sd15: dict[str, Any], sd21: dict[str, Any], sdxl: dict[str, Any]) -> None:
     assert [(s.name, s.layout) for s in detect_checkpoint(sd15["shapes"]).text_encoders] == [("clip_l", "hf")]
-    assert [(s.name, s.layout) for s in detect_checkpoint(sd21["shapes"]).text_encoders] == [("clip_h", "openclip")]
+    assert [(s.name, s.layout) for s in detect_checkpoint(sd21["shapes"]).text_encoders] == [
+        ("clip_h", "openclip")
+    ]
     assert [(s.name, s.prefix) for s in detect_checkpoint(sdxl["shapes"]).text_encoders] == [
         ("clip_l", "conditioner.embedders.0.transformer.text_model."),
         ("clip_g", "conditioner.embedders.1.model."),
@@ -145,7 +173,12 @@ def test_sd2_v_prediction_from_the_norm_bias_spread(sd21: dict[str, Any]) -> Non
     assert detect_checkpoint(shapes, read=lambda key: wide).prediction_type == "v_prediction"
     assert detect_checkpoint(shapes, read=lambda key: narrow).prediction_type == "epsilon"
     # Only SD2.x uses the rule: an SD1.x file with the same spread stays epsilon.
-    assert detect_checkpoint({**shapes, **_sd1_text(shapes)}, metadata={"graphflow.family": "sd1"}, read=lambda k: wide).prediction_type == "epsilon"
+    assert (
+        detect_checkpoint(
+            {**shapes, **_sd1_text(shapes)}, metadata={"graphflow.family": "sd1"}, read=lambda k: wide
+        ).prediction_type
+        == "epsilon"
+    )
 
 
 def _sd1_text(shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
@@ -159,7 +192,9 @@ def test_v_pred_and_ztsnr_keys(sd15: dict[str, Any]) -> None:
 
 
 def test_metadata_overrides_family_and_prediction(sd15: dict[str, Any]) -> None:
-    info = detect_checkpoint(sd15["shapes"], {"graphflow.family": "sd2", "graphflow.prediction_type": "v_prediction"})
+    info = detect_checkpoint(
+        sd15["shapes"], {"graphflow.family": "sd2", "graphflow.prediction_type": "v_prediction"}
+    )
     assert (info.family, info.prediction_type) == ("sd2", "v_prediction")
 
 
@@ -182,7 +217,11 @@ def test_inpaint_and_pix2pix_are_refused_by_name(sd15: dict[str, Any], channels:
 
 
 def test_sdxl_refiner_is_refused(sdxl: dict[str, Any]) -> None:
-    shapes = {k.replace("conditioner.embedders.1.", "conditioner.embedders.0."): v for k, v in sdxl["shapes"].items() if not k.startswith("conditioner.embedders.0.")}
+    shapes = {
+        k.replace("conditioner.embedders.1.", "conditioner.embedders.0."): v
+        for k, v in sdxl["shapes"].items()
+        if not k.startswith("conditioner.embedders.0.")
+    }
     shapes["model.diffusion_model.label_emb.0.0.weight"] = (1536, 2560)
     with pytest.raises(UnsupportedModelError, match="refiner"):
         detect_checkpoint(shapes)

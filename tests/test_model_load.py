@@ -77,7 +77,12 @@ def test_tiny_sd1_handles(sd1_file: Path) -> None:
     assert model.latent_scale == 0.5  # from graphflow.latent_scale, not the SD default
     assert model.schedule.prediction_type == "epsilon"
     part = clip.parts[0]
-    assert (part.name, part.pad_token_id, part.default_layer, part.final_layer_norm) == ("clip_l", 49407, -1, True)
+    assert (part.name, part.pad_token_id, part.default_layer, part.final_layer_norm) == (
+        "clip_l",
+        49407,
+        -1,
+        True,
+    )
     assert part.tokenizer("a photo of a cat").input_ids == [49406, 320, 1125, 539, 320, 2368, 49407]
     assert model.unet.config.attention_head_dim == [2, 4]  # from graphflow.unet_config metadata
     assert all(not p.requires_grad for p in model.unet.parameters())
@@ -105,7 +110,9 @@ def test_without_metadata_family_defaults_apply(tmp_path: Path, sd1_models: dict
 
 def test_tiny_sd2_openclip_layout_round_trip(tmp_path: Path) -> None:
     unet = randomize(tiny_unet(use_linear_projection=True), seed=4)
-    clip = randomize(tiny_clip(with_projection=True, hidden_act="gelu", projection_dim=64, pad_token_id=0), seed=5)
+    clip = randomize(
+        tiny_clip(with_projection=True, hidden_act="gelu", projection_dim=64, pad_token_id=0), seed=5
+    )
     vae = randomize(tiny_vae(), seed=6)
     path = export_ldm_checkpoint(tmp_path / "sd2.safetensors", unet=unet, vae=vae, text_encoder=clip)
     shapes = CheckpointFile.open(path).shapes
@@ -115,7 +122,11 @@ def test_tiny_sd2_openclip_layout_round_trip(tmp_path: Path) -> None:
     assert model.family == "sd2" and encoder is not None
     part = encoder.parts[0]
     assert (part.name, part.pad_token_id, part.default_layer) == ("clip_h", 0, -2)
-    theirs = {k.removeprefix("text_model."): v for k, v in clip.state_dict().items() if k != "text_projection.weight"}
+    theirs = {
+        k.removeprefix("text_model."): v
+        for k, v in clip.state_dict().items()
+        if k != "text_projection.weight"
+    }
     ours = part.model.state_dict()
     assert ours.keys() == theirs.keys()
     assert all(torch.equal(ours[k], theirs[k]) for k in ours)
@@ -136,7 +147,9 @@ def test_sd2_v_prediction_detected_from_weights(tmp_path: Path) -> None:
 
 def test_tiny_sdxl_two_encoders_round_trip(tmp_path: Path) -> None:
     clip_l = randomize(tiny_clip(hidden_size=32, intermediate_size=64), seed=7)
-    clip_g = randomize(tiny_clip(with_projection=True, hidden_act="gelu", projection_dim=48, pad_token_id=0), seed=8)
+    clip_g = randomize(
+        tiny_clip(with_projection=True, hidden_act="gelu", projection_dim=48, pad_token_id=0), seed=8
+    )
     unet = randomize(
         tiny_unet(
             cross_attention_dim=96,
@@ -150,7 +163,9 @@ def test_tiny_sdxl_two_encoders_round_trip(tmp_path: Path) -> None:
         ),
         seed=9,
     )
-    path = export_ldm_checkpoint(tmp_path / "xl.safetensors", unet=unet, text_encoder=clip_l, text_encoder_2=clip_g)
+    path = export_ldm_checkpoint(
+        tmp_path / "xl.safetensors", unet=unet, text_encoder=clip_l, text_encoder_2=clip_g
+    )
     model, encoder, vae = load_checkpoint(path)
     assert model.family == "sdxl" and vae is None and encoder is not None
     assert [p.name for p in encoder.parts] == ["clip_l", "clip_g"]
@@ -205,7 +220,10 @@ def test_garbage_and_truncated_files(tmp_path: Path, sd1_file: Path) -> None:
 
 
 def test_standalone_vae_files(tmp_path: Path, sd1_models: dict[str, Any]) -> None:
-    ldm = {k.removeprefix("first_stage_model."): v.contiguous() for k, v in ldm_state_dict(vae=sd1_models["vae"]).items()}
+    ldm = {
+        k.removeprefix("first_stage_model."): v.contiguous()
+        for k, v in ldm_state_dict(vae=sd1_models["vae"]).items()
+    }
     from safetensors.torch import save_file
 
     meta = {"graphflow.vae_config": json.dumps({"norm_num_groups": 8})}
@@ -227,3 +245,35 @@ def test_loading_never_asks_the_network(sd1_file: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(socket, "create_connection", refuse)
     model, _, _ = load_checkpoint(sd1_file)
     assert model.unet is not None
+
+
+def _diffusers_folder(root: Path, models: dict[str, Any], tokenizer: bool) -> Path:
+    index = {"_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.42.1"}
+    for name, library in (("unet", "diffusers"), ("vae", "diffusers"), ("text_encoder", "transformers")):
+        models[name].save_pretrained(root / name)
+        index[name] = [library, type(models[name]).__name__]
+    (root / "scheduler").mkdir()
+    (root / "scheduler" / "scheduler_config.json").write_text(
+        json.dumps({"_class_name": "DDIMScheduler", "prediction_type": "v_prediction", "beta_end": 0.02})
+    )
+    if tokenizer:
+        from graphflow.models.tokenizer import clip_tokenizer
+
+        clip_tokenizer().save_pretrained(root / "tokenizer")
+        index["tokenizer"] = ["transformers", "CLIPTokenizer"]
+    (root / "model_index.json").write_text(json.dumps(index))
+    return root
+
+
+@pytest.mark.parametrize("with_tokenizer", [False, True])
+def test_diffusers_folder(tmp_path: Path, sd1_models: dict[str, Any], with_tokenizer: bool) -> None:
+    from graphflow.models.diffusers_folder import load_diffusers_folder
+
+    root = _diffusers_folder(tmp_path / "tiny-sd", sd1_models, with_tokenizer)
+    model, clip, vae = load_diffusers_folder(root)
+    assert model.family == "sd1" and clip is not None and vae is not None
+    assert model.schedule.prediction_type == "v_prediction" and model.schedule.beta_end == 0.02
+    assert model.latent_scale == 0.5 and vae.downscale_ratio == 4
+    _same_weights(sd1_models["unet"], model.unet)
+    _same_weights(sd1_models["text_encoder"], clip.parts[0].model)
+    assert clip.parts[0].tokenizer("a photo of a cat").input_ids == [49406, 320, 1125, 539, 320, 2368, 49407]

@@ -97,7 +97,9 @@ def _refuse_non_unet(shapes: Shapes, prefix: str, name: str) -> None:
                 )
     probed = f"{prefix}input_blocks.0.0.weight"
     if any(k.startswith(("lora_", "lora.")) or ".lora_down." in k or ".lora_A." in k for k in shapes):
-        raise UnsupportedModelError(f"{name}: this is a LoRA, not a checkpoint; put it in the 'loras' folder.")
+        raise UnsupportedModelError(
+            f"{name}: this is a LoRA, not a checkpoint; put it in the 'loras' folder."
+        )
     if _has_prefix(shapes, "encoder.down.") or _has_prefix(shapes, "encoder.down_blocks."):
         raise UnsupportedModelError(f"{name}: this is a VAE, not a checkpoint; put it in the 'vae' folder.")
     if "down_blocks.0.resnets.0.conv1.weight" in shapes:
@@ -117,9 +119,13 @@ def _refuse_unet_variants(shapes: Shapes, p: str, name: str, slots: tuple[TextEn
     out_channels = shapes.get(p + "out.2.weight", (4,))[0]
     probed = f"{p}input_blocks.0.0.weight has {in_channels} input channels"
     if in_channels == 9 and out_channels == 4:
-        raise UnsupportedModelError(f"{name}: an inpainting model ({probed}); graphflow does not run these yet.")
+        raise UnsupportedModelError(
+            f"{name}: an inpainting model ({probed}); graphflow does not run these yet."
+        )
     if in_channels == 8 and out_channels == 4:
-        raise UnsupportedModelError(f"{name}: an instruct-pix2pix model ({probed}); graphflow does not run these yet.")
+        raise UnsupportedModelError(
+            f"{name}: an instruct-pix2pix model ({probed}); graphflow does not run these yet."
+        )
     if in_channels != out_channels:
         raise UnsupportedModelError(
             f"{name}: the UNet takes {in_channels} channels but returns {out_channels} ({p}out.2.weight); "
@@ -141,7 +147,9 @@ def _refuse_unet_variants(shapes: Shapes, p: str, name: str, slots: tuple[TextEn
         raise UnsupportedModelError(f"{name}: a class-conditioned UNet ({p}label_emb.weight); not supported.")
     for key in ("edm_mean", "edm_std", "edm_vpred.sigma_max"):
         if key in shapes:
-            raise UnsupportedModelError(f"{name}: an EDM-parameterised model (top-level key {key!r}); not supported.")
+            raise UnsupportedModelError(
+                f"{name}: an EDM-parameterised model (top-level key {key!r}); not supported."
+            )
 
 
 def _context_dim(shapes: Shapes, p: str) -> int | None:
@@ -151,7 +159,9 @@ def _context_dim(shapes: Shapes, p: str) -> int | None:
     return None
 
 
-def _family(shapes: Shapes, p: str, slots: tuple[TextEncoderSlot, ...], metadata: Mapping[str, str]) -> ModelFamily:
+def _family(
+    shapes: Shapes, p: str, slots: tuple[TextEncoderSlot, ...], metadata: Mapping[str, str]
+) -> ModelFamily:
     chosen = meta.choice_value(metadata, meta.FAMILY, meta.FAMILIES)
     if chosen is not None:
         return chosen  # type: ignore[return-value]

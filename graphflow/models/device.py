@@ -40,7 +40,10 @@ EXPLICIT_DTYPES: dict[str, torch.dtype] = {
 
 def cpu_has_hardware_bf16() -> bool:
     """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX tiles)."""
-    checks = (getattr(torch.cpu, "_is_avx512_bf16_supported", None), getattr(torch.cpu, "_is_amx_tile_supported", None))
+    checks = (
+        getattr(torch.cpu, "_is_avx512_bf16_supported", None),
+        getattr(torch.cpu, "_is_amx_tile_supported", None),
+    )
     for check in checks:
         try:
             if check is not None and check():

@@ -41,7 +41,9 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def _variant(folder: Path) -> str | None:
     """``"fp16"`` when a component folder holds only ``*.fp16.*`` weight files."""
-    files = [p.name for p in folder.iterdir() if p.suffix in (".safetensors", ".bin")] if folder.is_dir() else []
+    files = (
+        [p.name for p in folder.iterdir() if p.suffix in (".safetensors", ".bin")] if folder.is_dir() else []
+    )
     if files and all(".fp16." in name for name in files):
         return "fp16"
     return None
@@ -58,7 +60,9 @@ def _family(index: dict[str, Any], unet_config: dict[str, Any], text_config: dic
 def _schedule(root: Path) -> NoiseSchedule:
     config = _read_json(root / "scheduler" / "scheduler_config.json")
     fields = {
-        k: config[k] for k in ("num_train_timesteps", "beta_start", "beta_end", "beta_schedule") if k in config
+        k: config[k]
+        for k in ("num_train_timesteps", "beta_start", "beta_end", "beta_schedule")
+        if k in config
     }
     return NoiseSchedule(
         prediction_type=config.get("prediction_type", "epsilon"),
@@ -104,7 +108,9 @@ def load_diffusers_folder(
     if not index:
         raise ModelFileError(f"{root}: not a diffusers model folder (no {INDEX_FILE}).")
     if "unet" not in index:
-        raise UnsupportedModelError(f"{root.name}: the folder has no 'unet'; graphflow runs UNet models only.")
+        raise UnsupportedModelError(
+            f"{root.name}: the folder has no 'unet'; graphflow runs UNet models only."
+        )
     if "text_encoder_2" in index and "text_encoder" not in index:
         raise UnsupportedModelError(f"{root.name}: an SDXL refiner; graphflow supports SDXL base only.")
     unet_config = _read_json(root / "unet" / "config.json")
@@ -134,7 +140,9 @@ def load_diffusers_folder(
 
     source = str(root)
     latent_scale = float(vae.config.scaling_factor) if vae is not None else families.LATENT_SCALE[family]
-    model_handle = DiffusionModel(unet=unet, family=family, schedule=_schedule(root), latent_scale=latent_scale, source=source)
+    model_handle = DiffusionModel(
+        unet=unet, family=family, schedule=_schedule(root), latent_scale=latent_scale, source=source
+    )
     clip = TextEncoder(parts=tuple(parts), family=family, source=source) if parts else None
     vae_handle = None
     if vae is not None:

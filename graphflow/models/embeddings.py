@@ -52,7 +52,9 @@ def _as_matrix(value: Any, path: Path) -> torch.Tensor:
     if tensor.ndim == 1:
         tensor = tensor.unsqueeze(0)
     if tensor.ndim != 2:
-        raise ModelFileError(f"{path.name}: expected embedding vectors [n, width], got shape {list(value.shape)}.")
+        raise ModelFileError(
+            f"{path.name}: expected embedding vectors [n, width], got shape {list(value.shape)}."
+        )
     return tensor.clone()
 
 

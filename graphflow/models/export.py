@@ -51,7 +51,9 @@ _CLIP_SETTINGS = ("num_attention_heads", "hidden_act", "layer_norm_eps")
 def guess_family(unet: Any = None, text_encoder: Any = None, text_encoder_2: Any = None) -> ModelFamily:
     """SDXL when there are two encoders or added time conditioning; SD2 for an OpenCLIP-style (gelu)
     encoder; otherwise SD1."""
-    if text_encoder_2 is not None or (unet is not None and unet.config.get("addition_embed_type") == "text_time"):
+    if text_encoder_2 is not None or (
+        unet is not None and unet.config.get("addition_embed_type") == "text_time"
+    ):
         return "sdxl"
     if text_encoder is not None and text_encoder.config.hidden_act == "gelu":
         return "sd2"
@@ -131,8 +133,12 @@ def describe_models(
         latent_scale=None if vae is None else float(vae.config.scaling_factor),
         unet_config=None if unet is None else _pick(unet.config, _UNET_SETTINGS),
         vae_config=None if vae is None else _pick(vae.config, _VAE_SETTINGS),
-        text_encoder_config=None if text_encoder is None else _pick(text_encoder.config.to_dict(), _CLIP_SETTINGS),
-        text_encoder_2_config=None if text_encoder_2 is None else _pick(text_encoder_2.config.to_dict(), _CLIP_SETTINGS),
+        text_encoder_config=None
+        if text_encoder is None
+        else _pick(text_encoder.config.to_dict(), _CLIP_SETTINGS),
+        text_encoder_2_config=None
+        if text_encoder_2 is None
+        else _pick(text_encoder_2.config.to_dict(), _CLIP_SETTINGS),
     )
 
 
@@ -160,7 +166,9 @@ def export_ldm_checkpoint(
     from safetensors.torch import save_file
 
     family = family or guess_family(unet, text_encoder, text_encoder_2)
-    tensors = ldm_state_dict(unet=unet, vae=vae, text_encoder=text_encoder, text_encoder_2=text_encoder_2, family=family)
+    tensors = ldm_state_dict(
+        unet=unet, vae=vae, text_encoder=text_encoder, text_encoder_2=text_encoder_2, family=family
+    )
     if not tensors:
         raise ValueError("nothing to export: pass at least one of unet, vae, text_encoder")
     seen: set[int] = set()
@@ -176,7 +184,9 @@ def export_ldm_checkpoint(
     header: dict[str, str] = {}
     if describe:
         header.update(
-            describe_models(unet=unet, vae=vae, text_encoder=text_encoder, text_encoder_2=text_encoder_2, family=family)
+            describe_models(
+                unet=unet, vae=vae, text_encoder=text_encoder, text_encoder_2=text_encoder_2, family=family
+            )
         )
     header.update(metadata or {})
     path = Path(path)

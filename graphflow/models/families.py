@@ -14,25 +14,45 @@ OPENCLIP_PAD_TOKEN = "!"  # id 0: OpenCLIP encoders pad with token 0
 
 # (family, part name) -> how the conditioning reads that encoder
 _PARTS: dict[tuple[str, str], dict[str, Any]] = {
-    ("sd1", "clip_l"): {"pad_token_id": END_TOKEN_ID, "final_layer_norm": True, "default_layer": -1, "pooled": False},
+    ("sd1", "clip_l"): {
+        "pad_token_id": END_TOKEN_ID,
+        "final_layer_norm": True,
+        "default_layer": -1,
+        "pooled": False,
+    },
     ("sd2", "clip_h"): {"pad_token_id": 0, "final_layer_norm": True, "default_layer": -2, "pooled": False},
-    ("sdxl", "clip_l"): {"pad_token_id": END_TOKEN_ID, "final_layer_norm": False, "default_layer": -2, "pooled": False},
+    ("sdxl", "clip_l"): {
+        "pad_token_id": END_TOKEN_ID,
+        "final_layer_norm": False,
+        "default_layer": -2,
+        "pooled": False,
+    },
     ("sdxl", "clip_g"): {"pad_token_id": 0, "final_layer_norm": False, "default_layer": -2, "pooled": True},
 }
 
 
-def text_part(family: ModelFamily, name: str, model: Any, tokenizer: Any = None, **overrides: Any) -> TextEncoderPart:
+def text_part(
+    family: ModelFamily, name: str, model: Any, tokenizer: Any = None, **overrides: Any
+) -> TextEncoderPart:
     """A :class:`TextEncoderPart` with the family's conventions; the shipped tokenizer unless one is given."""
     settings = dict(_PARTS.get((family, name)) or _PARTS[(family, "clip_l" if family != "sd2" else "clip_h")])
     settings.update(overrides)
     if tokenizer is None:
-        tokenizer = clip_tokenizer("<|endoftext|>" if settings["pad_token_id"] == END_TOKEN_ID else OPENCLIP_PAD_TOKEN)
+        tokenizer = clip_tokenizer(
+            "<|endoftext|>" if settings["pad_token_id"] == END_TOKEN_ID else OPENCLIP_PAD_TOKEN
+        )
     return TextEncoderPart(name=name, tokenizer=tokenizer, model=model, **settings)
 
 
 def noise_schedule(
-    prediction_type: PredictionType, zero_terminal_snr: bool = False, metadata: Mapping[str, str] | None = None
+    prediction_type: PredictionType,
+    zero_terminal_snr: bool = False,
+    metadata: Mapping[str, str] | None = None,
 ) -> NoiseSchedule:
     """SD's training schedule (1000 steps, scaled-linear betas 0.00085..0.012), overridable by metadata."""
-    fields = {k: v for k, v in meta.json_value(metadata or {}, meta.NOISE_SCHEDULE).items() if k in meta.NOISE_SCHEDULE_FIELDS}
+    fields = {
+        k: v
+        for k, v in meta.json_value(metadata or {}, meta.NOISE_SCHEDULE).items()
+        if k in meta.NOISE_SCHEDULE_FIELDS
+    }
     return NoiseSchedule(prediction_type=prediction_type, zero_terminal_snr=zero_terminal_snr, **fields)

@@ -60,7 +60,9 @@ def _expand(text: str) -> str:
     return os.path.expandvars(os.path.expanduser(text.strip()))
 
 
-def parse_extra_model_paths(path: str | os.PathLike[str]) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
+def parse_extra_model_paths(
+    path: str | os.PathLike[str],
+) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
     """Read one ``extra_model_paths.yaml``: ``(first, last)`` folder lists per kind, where ``first`` holds
     the sections marked ``is_default: true``."""
     import yaml

@@ -60,7 +60,9 @@ def infer_clip_config(
     else:
         raise ValueError(f"unknown text encoder layout {layout!r}")
     if token is None or positions is None or fc1 is None or layers == 0:
-        raise UnsupportedModelError(f"{name}: incomplete text encoder under {prefix!r} (token/position embeddings or layers missing).")
+        raise UnsupportedModelError(
+            f"{name}: incomplete text encoder under {prefix!r} (token/position embeddings or layers missing)."
+        )
     hidden = token[1]
     config: dict[str, Any] = {
         "vocab_size": token[0],

@@ -128,7 +128,9 @@ def read_unet_layout(shapes: Shapes, prefix: str = "model.diffusion_model.") -> 
 
 def _uniform(values: tuple[int, ...], what: str, name: str) -> int:
     if len(set(values)) != 1:
-        raise UnsupportedModelError(f"{name}: {what} differ within one UNet level ({list(values)}); not supported.")
+        raise UnsupportedModelError(
+            f"{name}: {what} differ within one UNet level ({list(values)}); not supported."
+        )
     return values[0]
 
 
@@ -151,7 +153,9 @@ def unet_config_from_layout(
         raise UnsupportedModelError(f"{name}: the UNet has no res blocks under input_blocks.")
     layers = {len(ch) for ch, _ in layout.down}
     if len(layers) != 1:
-        raise UnsupportedModelError(f"{name}: UNet levels have different numbers of res blocks ({sorted(layers)}).")
+        raise UnsupportedModelError(
+            f"{name}: UNet levels have different numbers of res blocks ({sorted(layers)})."
+        )
     layers_per_block = layers.pop()
     if len(layout.up) != len(layout.down) or any(len(ch) != layers_per_block + 1 for ch, _ in layout.up):
         raise UnsupportedModelError(
@@ -164,7 +168,9 @@ def unet_config_from_layout(
     up_depths = [_uniform(d, "transformer depths", name) for _, d in layout.up]
     # diffusers reads the middle block's depth (and heads) from the deepest level's entry.
     if down_depths[-1] not in (0, layout.mid_depth):
-        raise UnsupportedModelError(f"{name}: the middle block's transformer depth differs from the deepest level's.")
+        raise UnsupportedModelError(
+            f"{name}: the middle block's transformer depth differs from the deepest level's."
+        )
     depth_list = [d if d else 1 for d in down_depths]
     depth_list[-1] = layout.mid_depth
     up_expected = list(reversed(depth_list))

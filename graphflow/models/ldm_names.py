@@ -38,7 +38,9 @@ _UNET_FIXED = (
     ("conv_norm_out.", "out.0."),
     ("conv_out.", "out.2."),
 )
-_UNET_BLOCK = re.compile(r"^(down_blocks|up_blocks)\.(\d+)\.(resnets|attentions|downsamplers|upsamplers)\.(\d+)\.(.+)$")
+_UNET_BLOCK = re.compile(
+    r"^(down_blocks|up_blocks)\.(\d+)\.(resnets|attentions|downsamplers|upsamplers)\.(\d+)\.(.+)$"
+)
 _UNET_MID = re.compile(r"^mid_block\.(resnets|attentions)\.(\d+)\.(.+)$")
 
 
@@ -84,7 +86,9 @@ def unet_ldm_names(names: Iterable[str], layers_per_block: int) -> dict[str, str
     """Map every diffusers UNet parameter name to its LDM name."""
     names = list(names)
     with_attention = frozenset(
-        int(m.group(2)) for n in names if (m := _UNET_BLOCK.match(n)) and m.group(1) == "up_blocks" and m.group(3) == "attentions"
+        int(m.group(2))
+        for n in names
+        if (m := _UNET_BLOCK.match(n)) and m.group(1) == "up_blocks" and m.group(3) == "attentions"
     )
     return {name: unet_ldm_name(name, layers_per_block, with_attention) for name in names}
 
@@ -96,7 +100,9 @@ _VAE_ATTENTION = (
     ("to_v.", "v."),
     ("to_out.0.", "proj_out."),
 )
-_VAE_BLOCK = re.compile(r"^(encoder|decoder)\.(down_blocks|up_blocks)\.(\d+)\.(resnets|downsamplers|upsamplers)\.(\d+)\.(.+)$")
+_VAE_BLOCK = re.compile(
+    r"^(encoder|decoder)\.(down_blocks|up_blocks)\.(\d+)\.(resnets|downsamplers|upsamplers)\.(\d+)\.(.+)$"
+)
 _VAE_MID = re.compile(r"^(encoder|decoder)\.mid_block\.(resnets|attentions)\.(\d+)\.(.+)$")
 VAE_CONV_ATTENTION = re.compile(r"mid\.attn_1\.(q|k|v|proj_out)\.weight$")
 """LDM VAE attention weights stored as 1x1 convolutions ([C, C, 1, 1]); diffusers uses Linear ([C, C])."""

@@ -65,13 +65,17 @@ def _assign(model: Any, state: Mapping[str, torch.Tensor], what: str, name: str,
             if buffer_name != "position_ids":
                 raise RuntimeError(f"{what}: buffer {buffer_name!r} was not initialised")
             module.register_buffer(
-                buffer_name, torch.arange(buffer.shape[-1]).expand(tuple(buffer.shape)).clone(), persistent=False
+                buffer_name,
+                torch.arange(buffer.shape[-1]).expand(tuple(buffer.shape)).clone(),
+                persistent=False,
             )
     model.eval().requires_grad_(False)
     return model.to(device) if device.type != "cpu" else model
 
 
-def build_unet(config: Mapping[str, Any], ldm_state: Mapping[str, torch.Tensor], name: str, device: torch.device) -> Any:
+def build_unet(
+    config: Mapping[str, Any], ldm_state: Mapping[str, torch.Tensor], name: str, device: torch.device
+) -> Any:
     """A ``UNet2DConditionModel`` from LDM-named tensors (with the ``model.diffusion_model.`` prefix)."""
     from diffusers import UNet2DConditionModel
     from diffusers.loaders.single_file_utils import convert_ldm_unet_checkpoint
@@ -81,19 +85,27 @@ def build_unet(config: Mapping[str, Any], ldm_state: Mapping[str, torch.Tensor],
     return _assign(unet, converted, "UNet", name, device)
 
 
-def build_vae(config: Mapping[str, Any], state: Mapping[str, torch.Tensor], name: str, device: torch.device) -> Any:
+def build_vae(
+    config: Mapping[str, Any], state: Mapping[str, torch.Tensor], name: str, device: torch.device
+) -> Any:
     """An ``AutoencoderKL`` from LDM-named (``first_stage_model.`` or no prefix) or diffusers-named tensors."""
     from diffusers import AutoencoderKL
     from diffusers.loaders.single_file_utils import convert_ldm_vae_checkpoint
 
     shapes = {k: tuple(v.shape) for k, v in state.items()}
-    converted = dict(state) if is_diffusers_vae(shapes) else convert_ldm_vae_checkpoint(dict(state), dict(config))
+    converted = (
+        dict(state) if is_diffusers_vae(shapes) else convert_ldm_vae_checkpoint(dict(state), dict(config))
+    )
     vae = _on_meta(lambda: AutoencoderKL.from_config(dict(config)))
     return _assign(vae, converted, "VAE", name, device)
 
 
 def build_text_encoder(
-    config: Mapping[str, Any], hf_state: Mapping[str, torch.Tensor], with_projection: bool, name: str, device: torch.device
+    config: Mapping[str, Any],
+    hf_state: Mapping[str, torch.Tensor],
+    with_projection: bool,
+    name: str,
+    device: torch.device,
 ) -> Any:
     """A ``CLIPTextModel`` (or ``CLIPTextModelWithProjection``) from HF keys rooted at ``text_model.``."""
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
@@ -178,7 +190,9 @@ def load_checkpoint(
 
     latent_scale = meta.float_value(ckpt.metadata, meta.LATENT_SCALE)
     if latent_scale is None:
-        latent_scale = float(vae_config["scaling_factor"]) if vae_config else families.LATENT_SCALE[info.family]
+        latent_scale = (
+            float(vae_config["scaling_factor"]) if vae_config else families.LATENT_SCALE[info.family]
+        )
     source = str(path)
     model = DiffusionModel(
         unet=unet,

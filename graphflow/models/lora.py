@@ -27,7 +27,9 @@ from graphflow.models.handles import DiffusionModel, TextEncoder, WeightPatch
 from graphflow.models.ldm_names import unet_ldm_names
 
 _KOHYA = re.compile(r"^(lora_unet|lora_te1|lora_te2|lora_te)_(.+?)\.(lora_down|lora_up)\.weight$")
-_PEFT = re.compile(r"^(unet|text_encoder_2|text_encoder|diffusion_model)\.(.+?)\.(lora_A|lora_B|lora_down|lora_up)\.weight$")
+_PEFT = re.compile(
+    r"^(unet|text_encoder_2|text_encoder|diffusion_model)\.(.+?)\.(lora_A|lora_B|lora_down|lora_up)\.weight$"
+)
 _TEXT_TARGET = {"lora_te": 0, "lora_te1": 0, "lora_te2": 1, "text_encoder": 0, "text_encoder_2": 1}
 
 

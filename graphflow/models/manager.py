@@ -156,7 +156,9 @@ class ModelManager:
         def load() -> tuple[LoadedCheckpoint, int]:
             if is_diffusers_folder(path):
                 dtype, vae_dtype = self._dtypes(_folder_params(Path(path)))
-                loaded = load_diffusers_folder(path, device=self.policy.device, dtype=dtype, vae_dtype=vae_dtype)
+                loaded = load_diffusers_folder(
+                    path, device=self.policy.device, dtype=dtype, vae_dtype=vae_dtype
+                )
             else:
                 dtype, vae_dtype = self._dtypes(CheckpointFile.open(path).num_params())
                 loaded = load_checkpoint(path, device=self.policy.device, dtype=dtype, vae_dtype=vae_dtype)

@@ -59,7 +59,9 @@ def json_value(metadata: Mapping[str, str], key: str) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise ModelFileError(f"checkpoint metadata {key!r} is not valid JSON ({exc}).") from exc
     if not isinstance(value, dict):
-        raise ModelFileError(f"checkpoint metadata {key!r} must be a JSON object, got {type(value).__name__}.")
+        raise ModelFileError(
+            f"checkpoint metadata {key!r} must be a JSON object, got {type(value).__name__}."
+        )
     return value
 
 

@@ -79,7 +79,7 @@ def _refusal_message(path: Path, error: Exception) -> str:
         "PyTorch Lightning training checkpoint. graphflow loads pickles only with "
         "torch.load(weights_only=True), because unpickling arbitrary objects can run code hidden in the "
         "file. Convert it once to .safetensors with a tool you trust, in an environment you trust, e.g.:\n"
-        "  python -c \"import torch, safetensors.torch as st; "
+        '  python -c "import torch, safetensors.torch as st; '
         f"sd = torch.load('{path.name}', weights_only=False, map_location='cpu'); "
         "sd = sd.get('state_dict', sd); "
         "st.save_file({k: v.contiguous() for k, v in sd.items() if isinstance(v, torch.Tensor)}, "
@@ -101,7 +101,9 @@ def _torch_load(path: Path) -> dict[str, torch.Tensor]:
     except pickle.UnpicklingError as exc:
         raise ModelFileError(_refusal_message(path, exc)) from None
     except (RuntimeError, EOFError, OSError) as exc:
-        raise ModelFileError(f"{path.name}: cannot read this torch file ({exc}). It may be truncated.") from exc
+        raise ModelFileError(
+            f"{path.name}: cannot read this torch file ({exc}). It may be truncated."
+        ) from exc
     if isinstance(loaded, Mapping) and isinstance(loaded.get("state_dict"), Mapping):
         loaded = loaded["state_dict"]
     if not isinstance(loaded, Mapping):
@@ -187,7 +189,8 @@ class CheckpointFile:
             import safetensors.torch
 
             needs_cast = any(
-                t is not None and (self.dtypes[k].startswith("F8") or _SAFETENSORS_DTYPES.get(self.dtypes[k], t) != t)
+                t is not None
+                and (self.dtypes[k].startswith("F8") or _SAFETENSORS_DTYPES.get(self.dtypes[k], t) != t)
                 for k, t in targets.items()
             )
             # Without casts, reading every tensor is one pread pass. Otherwise (or for a subset) the lazy
