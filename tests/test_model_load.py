@@ -122,6 +122,7 @@ def test_tiny_sd2_openclip_layout_round_trip(tmp_path: Path) -> None:
     assert model.family == "sd2" and encoder is not None
     part = encoder.parts[0]
     assert (part.name, part.pad_token_id, part.default_layer) == ("clip_h", 0, -2)
+    assert part.tokenizer.pad_token_id == 0  # OpenCLIP pads with id 0
     theirs = {
         k.removeprefix("text_model."): v
         for k, v in clip.state_dict().items()
@@ -277,3 +278,22 @@ def test_diffusers_folder(tmp_path: Path, sd1_models: dict[str, Any], with_token
     _same_weights(sd1_models["unet"], model.unet)
     _same_weights(sd1_models["text_encoder"], clip.parts[0].model)
     assert clip.parts[0].tokenizer("a photo of a cat").input_ids == [49406, 320, 1125, 539, 320, 2368, 49407]
+
+
+def test_old_files_without_text_model_level(tmp_path: Path, sd1_models: dict[str, Any]) -> None:
+    """Very old SD1 files store CLIP under cond_stage_model.transformer. (no text_model.), often with
+    a position_ids buffer; both are handled."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    source = export_ldm_checkpoint(tmp_path / "new.safetensors", **sd1_models)
+    with safe_open(str(source), framework="pt") as handle:
+        metadata = handle.metadata()
+        tensors = {
+            k.replace("transformer.text_model.", "transformer."): handle.get_tensor(k) for k in handle.keys()
+        }  # noqa: SIM118
+    tensors["cond_stage_model.transformer.embeddings.position_ids"] = torch.arange(77).unsqueeze(0)
+    save_file(tensors, str(tmp_path / "old.safetensors"), metadata=metadata)
+    _, clip, _ = load_checkpoint(tmp_path / "old.safetensors")
+    assert clip is not None
+    _same_weights(sd1_models["text_encoder"], clip.parts[0].model)

@@ -63,7 +63,7 @@ def openclip_to_hf(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Te
             continue
         match = _RESBLOCK.match(key)
         if not match:
-            if key in IGNORED_OPENCLIP_KEYS:
+            if key in IGNORED_OPENCLIP_KEYS or key.startswith("visual."):  # the image tower is unused
                 continue
             out[key] = value  # left for the strict load to report
             continue

@@ -12,22 +12,14 @@ from graphflow.models.tokenizer import END_TOKEN_ID, clip_tokenizer
 LATENT_SCALE: dict[str, float] = {"sd1": 0.18215, "sd2": 0.18215, "sdxl": 0.13025}
 OPENCLIP_PAD_TOKEN = "!"  # id 0: OpenCLIP encoders pad with token 0
 
-# (family, part name) -> how the conditioning reads that encoder
-_PARTS: dict[tuple[str, str], dict[str, Any]] = {
-    ("sd1", "clip_l"): {
-        "pad_token_id": END_TOKEN_ID,
-        "final_layer_norm": True,
-        "default_layer": -1,
-        "pooled": False,
-    },
-    ("sd2", "clip_h"): {"pad_token_id": 0, "final_layer_norm": True, "default_layer": -2, "pooled": False},
-    ("sdxl", "clip_l"): {
-        "pad_token_id": END_TOKEN_ID,
-        "final_layer_norm": False,
-        "default_layer": -2,
-        "pooled": False,
-    },
-    ("sdxl", "clip_g"): {"pad_token_id": 0, "final_layer_norm": False, "default_layer": -2, "pooled": True},
+# How the conditioning reads each encoder: by encoder, then SDXL's differences (spec core-nodes §4.3).
+_BY_NAME: dict[str, dict[str, Any]] = {
+    "clip_l": {"pad_token_id": END_TOKEN_ID, "final_layer_norm": True, "default_layer": -1, "pooled": False},
+    "clip_h": {"pad_token_id": 0, "final_layer_norm": True, "default_layer": -2, "pooled": False},
+    "clip_g": {"pad_token_id": 0, "final_layer_norm": False, "default_layer": -2, "pooled": True},
+}
+_FAMILY_OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
+    ("sdxl", "clip_l"): {"final_layer_norm": False, "default_layer": -2},
 }
 
 
@@ -35,8 +27,7 @@ def text_part(
     family: ModelFamily, name: str, model: Any, tokenizer: Any = None, **overrides: Any
 ) -> TextEncoderPart:
     """A :class:`TextEncoderPart` with the family's conventions; the shipped tokenizer unless one is given."""
-    settings = dict(_PARTS.get((family, name)) or _PARTS[(family, "clip_l" if family != "sd2" else "clip_h")])
-    settings.update(overrides)
+    settings = {**_BY_NAME[name], **_FAMILY_OVERRIDES.get((family, name), {}), **overrides}
     if tokenizer is None:
         tokenizer = clip_tokenizer(
             "<|endoftext|>" if settings["pad_token_id"] == END_TOKEN_ID else OPENCLIP_PAD_TOKEN
