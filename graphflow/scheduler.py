@@ -17,10 +17,12 @@ Nothing recurses over the graph, so depth is limited only by memory.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 import traceback as tb
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,9 +88,10 @@ class Executor:
     def validate(
         self, prompt: Any, partial_targets: list[str] | None = None
     ) -> tuple[Graph | None, ValidationReport]:
-        return validate_prompt(
-            prompt, self.runtime.registry, self.runtime, partial_targets=partial_targets, memo=self.memo
-        )
+        with gc_paused():
+            return validate_prompt(
+                prompt, self.runtime.registry, self.runtime, partial_targets=partial_targets, memo=self.memo
+            )
 
     def execute(self, graph: Graph, **kwargs: Any) -> RunOutcome:
         """Run a validated graph on this thread (see :meth:`execute_async` for the arguments)."""
@@ -225,16 +228,17 @@ class _Run:
         outcome = self.outcome
         self.emit(ExecutionStart(self.prompt_id))
         roots = self.graph.outputs
-        order = self.needed(roots)
-        self.compute_keys(order)
-        for nid in order:
-            entry = self.cache.get(self.keys[nid])
-            if entry is not None:
-                self.values[nid] = entry.outputs
-                outcome.cached.append(nid)
-                outcome.reasons[nid] = ReasonBook.why_cached(nid, entry.node_id)
-                if entry.ui is not None and self.nodes[nid].spec.output_node:
-                    outcome.outputs[nid] = entry.ui
+        with gc_paused():
+            order = self.needed(roots)
+            self.compute_keys(order)
+            for nid in order:
+                entry = self.cache.get(self.keys[nid])
+                if entry is not None:
+                    self.values[nid] = entry.outputs
+                    outcome.cached.append(nid)
+                    outcome.reasons[nid] = ReasonBook.why_cached(nid, entry.node_id)
+                    if entry.ui is not None and self.nodes[nid].spec.output_node:
+                        outcome.outputs[nid] = entry.ui
         self.emit(
             ExecutionCached(
                 self.prompt_id, list(outcome.cached), {n: outcome.reasons[n] for n in outcome.cached}
@@ -414,21 +418,21 @@ class _Run:
 
     # -- helpers ---------------------------------------------------------------------------------
     def context(self, node: GraphNode) -> NodeContext:
-        display = node.display_id or node.id
-
-        def progress(node_id: str, value: int, total: int, preview: Any) -> None:
-            self.emit(Progress(self.prompt_id, node_id, display, value, total, preview))
-
         return NodeContext(
             self.runtime,
             node.id,
-            display,
+            node.display_id or node.id,
             self.prompt_id,
             self.graph.prompt,
             self.extra_data,
             self.cancel,
-            progress,
+            self.progress,
         )
+
+    def progress(self, node_id: str, value: int, total: int, preview: Any) -> None:
+        node = self.nodes.get(node_id)
+        display = (node.display_id if node is not None else None) or node_id
+        self.emit(Progress(self.prompt_id, node_id, display, value, total, preview))
 
     def error_event(
         self, nid: str, error: BaseException | None, blocked: str | None = None
@@ -459,6 +463,23 @@ class _Run:
             list(self.nodes),
             blocked=blocked is not None,
         )
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause automatic garbage collection while the scheduler builds its own bookkeeping.
+
+    Those phases allocate a few objects per node and free them by reference counting; a full
+    collection triggered in the middle of them would scan every live object, making large graphs
+    superlinear. Node code runs with collection enabled.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 async def _gather(results: list[Any]) -> list[Any]:
