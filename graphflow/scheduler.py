@@ -82,6 +82,7 @@ class Executor:
         self.cache = cache if cache is not None else ResultCache()
         self.memo = ValidationMemo()
         self.reasons = ReasonBook()
+        self.key_memo = KeyMemo()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._counter = 0
 
@@ -120,6 +121,22 @@ def _ignore(event: Event) -> None:
     pass
 
 
+class KeyMemo:
+    """Keys of nodes already seen (same type, constants, upstream keys and fingerprint), bounded."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._entries: dict[tuple[Any, ...], KeyParts] = {}
+        self._limit = limit
+
+    def get(self, recall: tuple[Any, ...]) -> KeyParts | None:
+        return self._entries.get(recall)
+
+    def put(self, recall: tuple[Any, ...], parts: KeyParts) -> None:
+        if len(self._entries) >= self._limit:
+            self._entries.clear()
+        self._entries[recall] = parts
+
+
 class _Run:
     def __init__(
         self, executor: Executor, graph: Graph, prompt_id: str, extra_data: dict, emit, cancel
@@ -149,29 +166,50 @@ class _Run:
     # -- keys and plan -------------------------------------------------------------------------------
     def compute_keys(self, order: list[str]) -> None:
         runtime, keys, parts_by_node, nodes = self.runtime, self.keys, self.parts, self.nodes
+        memo = self.ex.key_memo
         for nid in order:
             node = nodes[nid]
             spec = node.spec
-            constants = {name: canonical(value) for name, value in node.constants.items()}
-            upstream = {name: (keys[src], slot) for name, (src, slot) in node.links.items()}
+            links = node.links
             fingerprint = None
             if spec.runner.has_fingerprint:
                 args = dict(node.constants)
-                args.update(dict.fromkeys(node.links))
+                args.update(dict.fromkeys(links))
                 try:
-                    fingerprint = canonical(spec.runner.fingerprint(runtime, args))
+                    fingerprint = spec.runner.fingerprint(runtime, args)
                 except Exception:  # a failing fingerprint means "always run", as in ComfyUI
-                    fingerprint = canonical(float("nan"))
-            key = node_key(
-                spec.class_type,
-                spec.version,
-                constants,
-                [(name, k, slot) for name, (k, slot) in upstream.items()],
-                fingerprint,
-                nid if spec.uses_unique_id else None,
-            )
-            keys[nid] = key
-            parts_by_node[nid] = KeyParts(spec.type_version, constants, upstream, fingerprint, key)
+                    fingerprint = float("nan")
+            unique = nid if spec.uses_unique_id else None
+            try:  # the same node seen before: reuse its key without re-hashing
+                # types are part of the recall: 1, 1.0 and True are equal in Python but not as inputs
+                recall = (
+                    spec,
+                    unique,
+                    type(fingerprint),
+                    fingerprint,
+                    *[(name, type(value), value) for name, value in node.constants.items()],
+                    *[(name, keys[src], slot) for name, (src, slot) in links.items()],
+                )
+                parts = memo.get(recall) if fingerprint == fingerprint else None  # NaN never recalls
+            except TypeError:  # an unhashable constant
+                recall, parts = None, None
+            if parts is None:
+                constants = {name: canonical(value) for name, value in node.constants.items()}
+                upstream = {name: (keys[src], slot) for name, (src, slot) in links.items()}
+                fingerprint_text = None if fingerprint is None else canonical(fingerprint)
+                key = node_key(
+                    spec.class_type,
+                    spec.version,
+                    constants,
+                    [(name, k, slot) for name, (k, slot) in upstream.items()],
+                    fingerprint_text,
+                    unique,
+                )
+                parts = KeyParts(spec.type_version, constants, upstream, fingerprint_text, key)
+                if recall is not None and fingerprint == fingerprint:
+                    memo.put(recall, parts)
+            keys[nid] = parts.key
+            parts_by_node[nid] = parts
 
     def needed(self, roots: list[str]) -> list[str]:
         """Roots and all their ancestors (lazy links included), in dependency order."""
