@@ -64,9 +64,13 @@ def fetch_wheel(directory: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--wheel", type=Path, help="path to an open_clip_torch wheel (default: pip download)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})"
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,7 +80,9 @@ def main(argv: list[str] | None = None) -> None:
     vocab, merges = build(text.split("\n"))
 
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False, separators=(",", ":")), "utf-8")
+    (args.out / "vocab.json").write_text(
+        json.dumps(vocab, ensure_ascii=False, separators=(",", ":")), "utf-8"
+    )
     (args.out / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n", "utf-8")
     (args.out / "SOURCE.txt").write_text(
         f"Derived by scripts/make_clip_tokenizer.py from {MEMBER} in the {WHEEL_REQUIREMENT} wheel (MIT licence).\n"
