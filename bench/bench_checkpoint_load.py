@@ -23,13 +23,12 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from model_factories import CLIP_L, SD15_UNET, SD_VAE, meta_models, write_random_safetensors
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for tests.models
 
 from graphflow.models.export import ldm_state_dict
 from graphflow.models.load import load_checkpoint
 from graphflow.models.state_dict import shapes_of
+from tests.models.factories import CLIP_L, SD15_UNET, SD_VAE, meta_models, write_random_safetensors
 
 
 def timed(fn: Callable[[], object]) -> float:

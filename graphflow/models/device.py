@@ -115,3 +115,9 @@ class DevicePolicy:
     def describe(self) -> str:
         bf16 = "hardware bf16" if self.hardware_bf16 else "no hardware bf16"
         return f"{self.device} ({bf16}), dtype {self.dtype}"
+
+
+def choose_device(device: str | None = None, dtype: DtypeChoice | str = "auto") -> DevicePolicy:
+    """The runtime's device policy: ``device`` ``None`` picks CUDA when available, else CPU; ``dtype`` is
+    ``"auto" | "fp32" | "bf16" | "fp16"`` (see the module docstring). Probes the machine: call once."""
+    return DevicePolicy.detect(dtype=dtype, device=device)  # type: ignore[arg-type]

@@ -100,6 +100,7 @@ class ModelFolders:
 
     ``paths``: the installation (``paths.models`` holds the default folders; ``paths.extra_model_paths``
     lists YAML files to read). ``extra``: more folders per kind, searched after the YAML ones.
+    ``extra_configs``: more ``extra_model_paths.yaml`` files (e.g. from ``--extra-model-paths-config``).
     ``builtin``: whether to search graphflow's own data folders last.
     """
 
@@ -108,13 +109,13 @@ class ModelFolders:
         paths: Paths,
         extra: Mapping[str, Sequence[str | os.PathLike[str]]] | None = None,
         *,
-        extra_yaml: Iterable[str | os.PathLike[str]] = (),
+        extra_configs: Iterable[str | os.PathLike[str]] = (),
         builtin: bool = True,
     ) -> None:
         folders: dict[str, list[Path]] = {kind: [] for kind in MODEL_FOLDER_KINDS}
         first: dict[str, list[Path]] = {}
         last: dict[str, list[Path]] = {}
-        for yaml_path in (*paths.extra_model_paths, *extra_yaml):
+        for yaml_path in (*paths.extra_model_paths, *extra_configs):
             yaml_first, yaml_last = parse_extra_model_paths(yaml_path)
             for source, into in ((yaml_first, first), (yaml_last, last)):
                 for kind, dirs in source.items():

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from model_factories import CLIP_L, SD15_UNET, SD_VAE, meta_models, write_random_safetensors
 from safetensors import safe_open
 
 from graphflow.models.export import ldm_state_dict
 from graphflow.models.load import load_checkpoint
 from graphflow.models.state_dict import shapes_of
+
+from .factories import CLIP_L, SD15_UNET, SD_VAE, meta_models, write_random_safetensors
 
 
 @pytest.mark.slow

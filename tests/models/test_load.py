@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 import torch
-from model_factories import randomize, tiny_clip, tiny_unet, tiny_vae
 
 from graphflow.models.errors import ModelFileError, UnsupportedModelError
 from graphflow.models.export import export_ldm_checkpoint, ldm_state_dict
 from graphflow.models.load import load_checkpoint, load_vae_file
 from graphflow.models.state_dict import CheckpointFile
+
+from .factories import randomize, tiny_clip, tiny_unet, tiny_vae
 
 
 def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> None:
@@ -283,15 +284,11 @@ def test_diffusers_folder(tmp_path: Path, sd1_models: dict[str, Any], with_token
 def test_old_files_without_text_model_level(tmp_path: Path, sd1_models: dict[str, Any]) -> None:
     """Very old SD1 files store CLIP under cond_stage_model.transformer. (no text_model.), often with
     a position_ids buffer; both are handled."""
-    from safetensors import safe_open
     from safetensors.torch import save_file
 
-    source = export_ldm_checkpoint(tmp_path / "new.safetensors", **sd1_models)
-    with safe_open(str(source), framework="pt") as handle:
-        metadata = handle.metadata()
-        tensors = {
-            k.replace("transformer.text_model.", "transformer."): handle.get_tensor(k) for k in handle.keys()
-        }  # noqa: SIM118
+    source = CheckpointFile.open(export_ldm_checkpoint(tmp_path / "new.safetensors", **sd1_models))
+    metadata = source.metadata
+    tensors = {k.replace("transformer.text_model.", "transformer."): v for k, v in source.load().items()}
     tensors["cond_stage_model.transformer.embeddings.position_ids"] = torch.arange(77).unsqueeze(0)
     save_file(tensors, str(tmp_path / "old.safetensors"), metadata=metadata)
     _, clip, _ = load_checkpoint(tmp_path / "old.safetensors")

@@ -6,7 +6,16 @@ from typing import Any
 
 import pytest
 import torch
-from model_factories import (
+
+from graphflow.models.detect import detect_checkpoint, unet_prefix
+from graphflow.models.errors import UnsupportedModelError
+from graphflow.models.export import ldm_state_dict
+from graphflow.models.infer_clip import infer_clip_config
+from graphflow.models.infer_unet import infer_unet_config
+from graphflow.models.infer_vae import infer_vae_config
+from graphflow.models.state_dict import shapes_of
+
+from .factories import (
     CLIP_L,
     OPENCLIP_BIGG,
     OPENCLIP_H,
@@ -17,14 +26,6 @@ from model_factories import (
     SDXL_VAE,
     meta_models,
 )
-
-from graphflow.models.detect import detect_checkpoint, unet_prefix
-from graphflow.models.errors import UnsupportedModelError
-from graphflow.models.export import ldm_state_dict
-from graphflow.models.infer_clip import infer_clip_config
-from graphflow.models.infer_unet import infer_unet_config
-from graphflow.models.infer_vae import infer_vae_config
-from graphflow.models.state_dict import shapes_of
 
 # Settings no weight shape can reveal; the tests below check the family defaults separately.
 NOT_IN_WEIGHTS = {"sample_size", "upcast_attention", "_use_default_values"}

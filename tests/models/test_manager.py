@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import torch
-from model_factories import randomize, tiny_clip, tiny_unet, tiny_vae
 from safetensors.torch import save_file
 
 from graphflow.models import manager as manager_module
@@ -17,6 +16,8 @@ from graphflow.models.device import CPU_BF16_MIN_PARAMS, DevicePolicy
 from graphflow.models.errors import ModelFileError
 from graphflow.models.export import export_ldm_checkpoint
 from graphflow.models.manager import ModelManager
+
+from .factories import randomize, tiny_clip, tiny_unet, tiny_vae
 
 CPU = DevicePolicy.cpu_fp32()
 
