@@ -237,7 +237,8 @@ def test_standalone_vae_files(tmp_path: Path, sd1_models: dict[str, Any]) -> Non
         _same_weights(sd1_models["vae"], vae.vae)
 
 
-def test_loading_never_asks_the_network(sd1_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 
     def refuse(*args: Any, **kwargs: Any) -> None:
@@ -245,6 +246,9 @@ def test_loading_never_asks_the_network(sd1_file: Path, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def test_loading_never_asks_the_network(sd1_file: Path, no_network: None) -> None:
     model, _, _ = load_checkpoint(sd1_file)
     assert model.unet is not None
 
@@ -268,7 +272,9 @@ def _diffusers_folder(root: Path, models: dict[str, Any], tokenizer: bool) -> Pa
 
 
 @pytest.mark.parametrize("with_tokenizer", [False, True])
-def test_diffusers_folder(tmp_path: Path, sd1_models: dict[str, Any], with_tokenizer: bool) -> None:
+def test_diffusers_folder(
+    tmp_path: Path, sd1_models: dict[str, Any], with_tokenizer: bool, no_network: None
+) -> None:
     from graphflow.models.diffusers_folder import load_diffusers_folder
 
     root = _diffusers_folder(tmp_path / "tiny-sd", sd1_models, with_tokenizer)
