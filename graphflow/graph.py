@@ -20,7 +20,6 @@ from graphflow.errors import NodeProblems, Problem, PromptError, ValidationRepor
 from graphflow.graph_checks import find_cycles, run_validate_hook
 from graphflow.spec import InputSpec, NodeSpec
 from graphflow.types import is_compatible
-from graphflow.values import is_link
 
 if TYPE_CHECKING:
     from graphflow.registry import NodeRegistry
@@ -116,7 +115,9 @@ def _parse_node(node_id: str, raw: Mapping[str, Any], spec: NodeSpec, memo: Vali
     problems: list[Problem] = []
     inputs = raw.get("inputs", {})
     if not isinstance(inputs, Mapping):
-        problems.append(Problem("invalid_prompt", "inputs must be a JSON object", fix="send inputs as {name: value}"))
+        problems.append(
+            Problem("invalid_prompt", "inputs must be a JSON object", fix="send inputs as {name: value}")
+        )
         inputs = {}
     constants: dict[str, Any] = {}
     links: dict[str, tuple[str, int]] = {}
@@ -124,7 +125,12 @@ def _parse_node(node_id: str, raw: Mapping[str, Any], spec: NodeSpec, memo: Vali
     for name, value in inputs.items():
         role = roles.get(name, _UNDECLARED)
         kind = type(value)
-        if (kind is list or kind is tuple) and len(value) == 2 and type(value[0]) is str and type(value[1]) is int:
+        if (
+            (kind is list or kind is tuple)
+            and len(value) == 2
+            and type(value[0]) is str
+            and type(value[1]) is int
+        ):
             if role == "raw":
                 constants[name] = [value[0], value[1]]
             elif role != _UNDECLARED or spec.accepts_undeclared_inputs:

@@ -4,7 +4,6 @@ Works from ``/object_info`` dicts alone; see workflow-formats.md for the rules i
 """
 
 from graphflow.workflow.api_to_editor import api_to_editor
-from graphflow.workflow.compat import types_compatible
 from graphflow.workflow.dynamic_prompts import resolve_dynamic_prompt
 from graphflow.workflow.editor import DEFAULT_VIRTUAL_TYPES, ConversionResult, editor_to_api
 from graphflow.workflow.errors import MissingNode, UnknownNodeTypeError, WorkflowError
@@ -28,5 +27,4 @@ __all__ = [
     "read_png_text",
     "read_png_workflow",
     "resolve_dynamic_prompt",
-    "types_compatible",
 ]

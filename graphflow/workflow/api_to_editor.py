@@ -22,8 +22,13 @@ LINE_HEIGHT = 24
 
 def is_link(value: Any) -> bool:
     """The server's link test: a 2-list whose first item is a string and second an int."""
-    return (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
-            and isinstance(value[1], int) and not isinstance(value[1], bool))
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and isinstance(value[1], int)
+        and not isinstance(value[1], bool)
+    )
 
 
 def _editor_id(key: str) -> int | str:
@@ -46,9 +51,14 @@ def _node_inputs(entry: Mapping[str, Any], node_def: Mapping[str, Any]) -> list[
         if not spec.is_widget:
             saved.append({"name": spec.name, "type": spec.socket_type, "link": None})
         elif is_link(given.get(spec.name)):
-            saved.append({"name": spec.name, "type": spec.socket_type, "widget": {"name": spec.name}, "link": None})
-    saved += [{"name": name, "type": "*", "link": None}
-              for name, value in given.items() if name not in known and is_link(value)]
+            saved.append(
+                {"name": spec.name, "type": spec.socket_type, "widget": {"name": spec.name}, "link": None}
+            )
+    saved += [
+        {"name": name, "type": "*", "link": None}
+        for name, value in given.items()
+        if name not in known and is_link(value)
+    ]
     return saved
 
 
@@ -73,8 +83,11 @@ def _depths(prompt: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
     def depth(key: str, open_keys: frozenset[str]) -> int:
         if key in depths:
             return depths[key]
-        sources = [v[0] for v in (prompt[key].get("inputs") or {}).values()
-                   if is_link(v) and v[0] in prompt and v[0] not in open_keys]
+        sources = [
+            v[0]
+            for v in (prompt[key].get("inputs") or {}).values()
+            if is_link(v) and v[0] in prompt and v[0] not in open_keys
+        ]
         result = 1 + max((depth(s, open_keys | {key}) for s in sources), default=-1)
         depths[key] = result
         return result
@@ -95,8 +108,11 @@ def api_to_editor(prompt: Mapping[str, Any], node_defs: Mapping[str, Mapping[str
         isinstance(e, Mapping) and isinstance(e.get("class_type"), str) for e in prompt.values()
     ):
         raise WorkflowError("an API prompt maps node ids to objects with a 'class_type' and 'inputs'")
-    missing = [MissingNode(str(k), e["class_type"], str((e.get("_meta") or {}).get("title") or ""))
-               for k, e in prompt.items() if e["class_type"] not in node_defs]
+    missing = [
+        MissingNode(str(k), e["class_type"], str((e.get("_meta") or {}).get("title") or ""))
+        for k, e in prompt.items()
+        if e["class_type"] not in node_defs
+    ]
     if missing:
         raise UnknownNodeTypeError(missing)
 
@@ -111,9 +127,18 @@ def api_to_editor(prompt: Mapping[str, Any], node_defs: Mapping[str, Mapping[str
             "mode": 0,
             "flags": {},
             "inputs": _node_inputs(entry, node_def),
-            "outputs": [{"name": names[i] if i < len(names) else str(t), "type": t if isinstance(t, str) else "COMBO",
-                         "links": [], "slot_index": i} for i, t in enumerate(types)],
-            "title": (entry.get("_meta") or {}).get("title") or node_def.get("display_name") or entry["class_type"],
+            "outputs": [
+                {
+                    "name": names[i] if i < len(names) else str(t),
+                    "type": t if isinstance(t, str) else "COMBO",
+                    "links": [],
+                    "slot_index": i,
+                }
+                for i, t in enumerate(types)
+            ],
+            "title": (entry.get("_meta") or {}).get("title")
+            or node_def.get("display_name")
+            or entry["class_type"],
             "properties": {"Node name for S&R": entry["class_type"]},
             "widgets_values": _widgets_values(entry, node_def),
         }

@@ -27,14 +27,25 @@ from graphflow.workflow.widgets import api_value, input_specs, widget_inputs
 
 #: Node types that exist only in the front end and are never sent to the server. PrimitiveNode gives
 #: literals; GetNode reads its SetNode; every other one passes its same-index input through (or nothing).
-DEFAULT_VIRTUAL_TYPES = frozenset({
-    "PrimitiveNode", "Reroute", "Note", "MarkdownNote",
-    # rgthree-comfy's browser-only nodes
-    "Reroute (rgthree)", "Label (rgthree)", "Bookmark (rgthree)", "Fast Groups Muter (rgthree)",
-    "Fast Groups Bypasser (rgthree)", "Fast Muter (rgthree)", "Fast Bypasser (rgthree)",
-    # ComfyUI-KJNodes' named wires
-    "SetNode", "GetNode",
-})
+DEFAULT_VIRTUAL_TYPES = frozenset(
+    {
+        "PrimitiveNode",
+        "Reroute",
+        "Note",
+        "MarkdownNote",
+        # rgthree-comfy's browser-only nodes
+        "Reroute (rgthree)",
+        "Label (rgthree)",
+        "Bookmark (rgthree)",
+        "Fast Groups Muter (rgthree)",
+        "Fast Groups Bypasser (rgthree)",
+        "Fast Muter (rgthree)",
+        "Fast Bypasser (rgthree)",
+        # ComfyUI-KJNodes' named wires
+        "SetNode",
+        "GetNode",
+    }
+)
 
 LEGACY_GROUP_PREFIXES = ("workflow>", "workflow/")
 
@@ -86,20 +97,28 @@ def editor_to_api(
 
 def _runs(ref: NodeRef, definitions: Mapping[str, Any], virtual_types: frozenset[str]) -> bool:
     """True for nodes the API prompt contains: active, not an instance, not front-end-only."""
-    return (node_mode(ref.node) not in (MODE_MUTED, MODE_BYPASSED)
-            and ref.type not in definitions and ref.type not in virtual_types)
+    return (
+        node_mode(ref.node) not in (MODE_MUTED, MODE_BYPASSED)
+        and ref.type not in definitions
+        and ref.type not in virtual_types
+    )
 
 
 def _check_types(runnable: list[NodeRef], node_defs: Mapping[str, Mapping[str, Any]]) -> None:
-    legacy = [ref for ref in runnable if ref.type not in node_defs and ref.type.startswith(LEGACY_GROUP_PREFIXES)]
+    legacy = [
+        ref for ref in runnable if ref.type not in node_defs and ref.type.startswith(LEGACY_GROUP_PREFIXES)
+    ]
     if legacy:
         names = ", ".join(ref.describe() for ref in legacy)
         raise WorkflowError(
             f"this workflow uses legacy group nodes ({names}), which graphflow cannot run. Open it in the "
             "ComfyUI front end and convert each group node to a subgraph (or ungroup it), save, and try again."
         )
-    missing = [MissingNode(ref.exec_id, ref.type, str(ref.node.get("title") or ""))
-               for ref in runnable if ref.type not in node_defs]
+    missing = [
+        MissingNode(ref.exec_id, ref.type, str(ref.node.get("title") or ""))
+        for ref in runnable
+        if ref.type not in node_defs
+    ]
     if missing:
         raise UnknownNodeTypeError(missing)
 
@@ -121,14 +140,18 @@ def _emit(
 ) -> dict[str, Any]:
     node = ref.node
     where = ref.describe()
-    inputs = widget_inputs(node_def, node.get("widgets_values"), node.get("widgets_values_named"),
-                           where=where, warnings=warnings)
+    inputs = widget_inputs(
+        node_def, node.get("widgets_values"), node.get("widgets_values_named"), where=where, warnings=warnings
+    )
     if ref.instance is not None:  # proxy-widget values held by the enclosing instance win
         for name, value in resolver.host_values(ref.instance).inner.get(ref.key, {}).items():
             if name in inputs:
                 inputs[name] = api_value(value)
-    dynamic = {spec.name for spec in input_specs(node_def)
-               if spec.type == "STRING" and spec.options.get("dynamicPrompts")}
+    dynamic = {
+        spec.name
+        for spec in input_specs(node_def)
+        if spec.type == "STRING" and spec.options.get("dynamicPrompts")
+    }
     if rng is not None:
         for name in dynamic:
             if isinstance(inputs.get(name), str):
@@ -151,4 +174,3 @@ def _emit(
     if not isinstance(title, str) or not title:
         title = node_def.get("display_name") or ref.type
     return {"class_type": ref.type, "inputs": inputs, "_meta": {"title": title}}
-

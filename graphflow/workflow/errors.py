@@ -29,7 +29,8 @@ class UnknownNodeTypeError(WorkflowError):
         self.missing = list(missing)
         types = sorted({m.type for m in self.missing})
         lines = [
-            f"  - node {m.node_id} {m.title!r}: type {m.type!r}" if m.title and m.title != m.type
+            f"  - node {m.node_id} {m.title!r}: type {m.type!r}"
+            if m.title and m.title != m.type
             else f"  - node {m.node_id}: type {m.type!r}"
             for m in self.missing
         ]

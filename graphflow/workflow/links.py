@@ -130,7 +130,9 @@ def check_schema_version(workflow: Mapping[str, Any]) -> None:
         )
 
 
-def parse_level(graph: Mapping[str, Any], *, name: str, definition: Mapping[str, Any] | None = None) -> GraphLevel:
+def parse_level(
+    graph: Mapping[str, Any], *, name: str, definition: Mapping[str, Any] | None = None
+) -> GraphLevel:
     """Index the nodes and links of the root graph or of one subgraph definition."""
     raw_nodes = graph.get("nodes")
     if not isinstance(raw_nodes, list):

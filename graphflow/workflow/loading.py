@@ -36,14 +36,22 @@ class LoadedWorkflow:
 
 def is_api_prompt(obj: Any) -> bool:
     """True for an API prompt: a non-empty object whose every value is a node with a ``class_type``."""
-    return (isinstance(obj, Mapping) and bool(obj)
-            and all(isinstance(node, Mapping) and isinstance(node.get("class_type"), str) for node in obj.values()))
+    return (
+        isinstance(obj, Mapping)
+        and bool(obj)
+        and all(
+            isinstance(node, Mapping) and isinstance(node.get("class_type"), str) for node in obj.values()
+        )
+    )
 
 
 def is_editor_workflow(obj: Any) -> bool:
     """True for an editor workflow: an object with a ``nodes`` list and a ``links`` list or a ``version``."""
-    return (isinstance(obj, Mapping) and isinstance(obj.get("nodes"), list)
-            and (isinstance(obj.get("links"), list) or "version" in obj))
+    return (
+        isinstance(obj, Mapping)
+        and isinstance(obj.get("nodes"), list)
+        and (isinstance(obj.get("links"), list) or "version" in obj)
+    )
 
 
 def _read_source(source: Any) -> tuple[Any, str]:
@@ -55,7 +63,9 @@ def _read_source(source: Any) -> tuple[Any, str]:
         try:
             return path.read_bytes(), path.name
         except OSError as error:
-            raise WorkflowError(f"cannot read workflow file {str(path)!r}: {error.strerror or error}") from None
+            raise WorkflowError(
+                f"cannot read workflow file {str(path)!r}: {error.strerror or error}"
+            ) from None
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source), "the workflow data"
     return source, "the workflow"

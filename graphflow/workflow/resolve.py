@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from graphflow.workflow.compat import types_compatible
+from graphflow.types import is_compatible
 from graphflow.workflow.errors import WorkflowError
 from graphflow.workflow.links import (
     MODE_BYPASSED,
@@ -92,11 +92,17 @@ class LinkResolver:
         """An instance's promoted widget values (cached per instance)."""
         if instance.exec_id not in self._host_values:
             level = self.definitions[instance.type]
-            self._host_values[instance.exec_id] = host_values(instance, level, self.definitions, self.node_defs)
+            self._host_values[instance.exec_id] = host_values(
+                instance, level, self.definitions, self.node_defs
+            )
         return self._host_values[instance.exec_id]
 
     def resolve_input(
-        self, ref: NodeRef, slot: int, visited: set[tuple[str, str, int]] | None = None, target_type: str | None = None,
+        self,
+        ref: NodeRef,
+        slot: int,
+        visited: set[tuple[str, str, int]] | None = None,
+        target_type: str | None = None,
     ) -> Resolution:
         """Where saved input ``slot`` of ``ref`` gets its value from."""
         visited = set() if visited is None else visited
@@ -108,20 +114,27 @@ class LinkResolver:
         wanted = target_type or type_name(entry.get("type"))
         link = ref.level.links.get(str(entry["link"]))
         if link is None:
-            self.warnings.append(f"{ref.describe()}: input {entry.get('name')!r} names link {entry['link']}, "
-                                 "which does not exist; the input is left unconnected")
+            self.warnings.append(
+                f"{ref.describe()}: input {entry.get('name')!r} names link {entry['link']}, "
+                "which does not exist; the input is left unconnected"
+            )
             return None
         if link.origin_id == SUBGRAPH_INPUT_ID and ref.instance is not None:
             return self._from_instance_input(ref.instance, ref.level, link.origin_slot, visited)
         origin = ref.level.nodes.get(link.origin_id)
         if origin is None:
-            self.warnings.append(f"{ref.describe()}: input {entry.get('name')!r} is linked from node "
-                                 f"{link.origin_id}, which does not exist; the input is left unconnected")
+            self.warnings.append(
+                f"{ref.describe()}: input {entry.get('name')!r} is linked from node "
+                f"{link.origin_id}, which does not exist; the input is left unconnected"
+            )
             return None
-        return self.resolve_output(NodeRef(origin, ref.level, ref.path, ref.instance), link.origin_slot,
-                                   wanted, visited)
+        return self.resolve_output(
+            NodeRef(origin, ref.level, ref.path, ref.instance), link.origin_slot, wanted, visited
+        )
 
-    def resolve_output(self, ref: NodeRef, slot: int, target_type: str, visited: set[tuple[str, str, int]]) -> Resolution:
+    def resolve_output(
+        self, ref: NodeRef, slot: int, target_type: str, visited: set[tuple[str, str, int]]
+    ) -> Resolution:
         """What output ``slot`` of ``ref`` delivers to a consumer input of type ``target_type``."""
         self._enter(visited, ref, "out", slot)
         mode = node_mode(ref.node)
@@ -130,8 +143,10 @@ class LinkResolver:
         if mode == MODE_BYPASSED:
             index = bypass_input_index(ref, slot, target_type)
             if index is None:
-                self.warnings.append(f"{ref.describe()} is bypassed but has no input of a type that fits "
-                                     f"{target_type}; its consumer's input is left unconnected")
+                self.warnings.append(
+                    f"{ref.describe()} is bypassed but has no input of a type that fits "
+                    f"{target_type}; its consumer's input is left unconnected"
+                )
                 return None
             return self.resolve_input(ref, index, visited)
         if ref.type in self.definitions:
@@ -146,7 +161,11 @@ class LinkResolver:
         return LinkOrigin(ref.exec_id, slot)
 
     def _from_instance_input(
-        self, instance: NodeRef, level: GraphLevel, def_index: int, visited: set[tuple[str, str, int]],
+        self,
+        instance: NodeRef,
+        level: GraphLevel,
+        def_index: int,
+        visited: set[tuple[str, str, int]],
     ) -> Resolution:
         """Resolve an inner link that starts at the input boundary (−10) of ``instance``."""
         saved_index = instance_input_index(instance, level, def_index)
@@ -158,21 +177,28 @@ class LinkResolver:
         return None
 
     def _from_instance_output(
-        self, instance: NodeRef, slot: int, target_type: str, visited: set[tuple[str, str, int]],
+        self,
+        instance: NodeRef,
+        slot: int,
+        target_type: str,
+        visited: set[tuple[str, str, int]],
     ) -> Resolution:
         """Resolve output ``slot`` of an instance through the inner link that targets its output boundary."""
         level = self.definitions[instance.type]
         link = output_boundary_link(level, slot)
         if link is None:
-            self.warnings.append(f"{instance.describe()}: output {slot} is not connected inside "
-                                 f"{level.name}; its consumers' inputs are left unconnected")
+            self.warnings.append(
+                f"{instance.describe()}: output {slot} is not connected inside "
+                f"{level.name}; its consumers' inputs are left unconnected"
+            )
             return None
         if link.origin_id == SUBGRAPH_INPUT_ID:
             return self._from_instance_input(instance, level, link.origin_slot, visited)
         inner = level.nodes.get(link.origin_id)
         if inner is None:
-            self.warnings.append(f"{level.name}: output {slot} comes from node {link.origin_id}, "
-                                 "which does not exist")
+            self.warnings.append(
+                f"{level.name}: output {slot} comes from node {link.origin_id}, which does not exist"
+            )
             return None
         inner_ref = NodeRef(inner, level, (*instance.path, instance.key), instance)
         return self.resolve_output(inner_ref, link.origin_slot, target_type, visited)
@@ -181,8 +207,10 @@ class LinkResolver:
     def _enter(visited: set[tuple[str, str, int]], ref: NodeRef, side: str, slot: int) -> None:
         key = (ref.exec_id, side, slot)
         if key in visited:
-            raise WorkflowError(f"the links through {ref.describe()} form a loop; "
-                                "remove one of the links in that loop and try again")
+            raise WorkflowError(
+                f"the links through {ref.describe()} form a loop; "
+                "remove one of the links in that loop and try again"
+            )
         visited.add(key)
 
 
@@ -198,7 +226,7 @@ def bypass_input_index(ref: NodeRef, slot: int, target_type: str) -> int | None:
     types = [type_name(entry.get("type")) for entry in inputs]
 
     def fits(candidate: str) -> bool:
-        return types_compatible(candidate, output_type) and types_compatible(candidate, target_type)
+        return is_compatible(candidate, output_type) and is_compatible(candidate, target_type)
 
     if slot < len(types) and fits(types[slot]):
         return slot

@@ -114,8 +114,10 @@ def _walk(
         if inner is None or node_mode(node) in (MODE_MUTED, MODE_BYPASSED):
             continue
         if ref.type in open_definitions:
-            raise WorkflowError(f"{inner.name} contains an instance of itself ({ref.describe()}); "
-                                "a subgraph cannot include itself")
+            raise WorkflowError(
+                f"{inner.name} contains an instance of itself ({ref.describe()}); "
+                "a subgraph cannot include itself"
+            )
         yield from _walk(inner, definitions, (*path, ref.key), ref, (*open_definitions, ref.type))
 
 
@@ -149,12 +151,17 @@ def instance_input_index(instance: NodeRef, level: GraphLevel, def_index: int) -
 
 def output_boundary_link(level: GraphLevel, slot: int) -> Link | None:
     """The inner link that defines the instance's output ``slot`` (the one targeting node −20)."""
-    return next((link for link in level.by_target.get(SUBGRAPH_OUTPUT_ID, ()) if link.target_slot == slot), None)
+    return next(
+        (link for link in level.by_target.get(SUBGRAPH_OUTPUT_ID, ()) if link.target_slot == slot), None
+    )
 
 
 def _feeds_widget(
-    level: GraphLevel, def_index: int, definitions: Mapping[str, GraphLevel],
-    node_defs: Mapping[str, Mapping[str, Any]], depth: int = 0,
+    level: GraphLevel,
+    def_index: int,
+    definitions: Mapping[str, GraphLevel],
+    node_defs: Mapping[str, Mapping[str, Any]],
+    depth: int = 0,
 ) -> bool:
     """True when definition input ``def_index`` feeds an inner widget (directly or through a nested instance)."""
     if depth > 32:
@@ -173,7 +180,9 @@ def _feeds_widget(
         nested = definitions.get(target_ref.type)
         if nested is not None:
             nested_index = _declared_index(nested, entry.get("name"))
-            if nested_index is not None and _feeds_widget(nested, nested_index, definitions, node_defs, depth + 1):
+            if nested_index is not None and _feeds_widget(
+                nested, nested_index, definitions, node_defs, depth + 1
+            ):
                 return True
             continue
         spec = {s.name: s for s in input_specs(node_defs.get(target_ref.type) or {})}.get(entry.get("name"))
@@ -187,7 +196,9 @@ def _declared_index(level: GraphLevel, name: Any) -> int | None:
 
 
 def host_values(
-    instance: NodeRef, level: GraphLevel, definitions: Mapping[str, GraphLevel],
+    instance: NodeRef,
+    level: GraphLevel,
+    definitions: Mapping[str, GraphLevel],
     node_defs: Mapping[str, Mapping[str, Any]],
 ) -> HostValues:
     """The values an instance holds for its promoted widgets (see the module docstring)."""

@@ -16,7 +16,12 @@ SCALAR_WIDGET_TYPES = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN"})
 CONTROL_VALUES = frozenset({"fixed", "increment", "decrement", "randomize", "increment-wrap"})
 LEGACY_SEED_NAMES = frozenset({"seed", "noise_seed"})
 #: Combo option → the literal the front end saves for its upload button.
-UPLOAD_FLAGS = {"image_upload": "image", "video_upload": "video", "audio_upload": "audio", "file_upload": "file"}
+UPLOAD_FLAGS = {
+    "image_upload": "image",
+    "video_upload": "video",
+    "audio_upload": "audio",
+    "file_upload": "file",
+}
 
 SlotKind = Literal["value", "control", "upload", "force"]
 UploadPosition = Literal["after_section", "after_widget", "none"]
@@ -237,8 +242,11 @@ def widget_inputs(
     if named is not None:
         found = {spec.name: named[spec.name] for spec in value_specs if spec.name in named}
     elif isinstance(widgets_values, (list, tuple)):
-        found = {slot.spec.name: value for slot, value in zip_widget_values(node_def, widgets_values)
-                 if slot.kind == "value"}
+        found = {
+            slot.spec.name: value
+            for slot, value in zip_widget_values(node_def, widgets_values)
+            if slot.kind == "value"
+        }
     elif value_specs:
         warnings.append(f"{where}: no saved widget values; using the definition's defaults")
     saved_any = named is not None or isinstance(widgets_values, (list, tuple))

@@ -7,7 +7,9 @@ import pytest
 from graphflow.workflow import UnknownNodeTypeError, WorkflowError, api_to_editor, editor_to_api
 
 
-@pytest.mark.parametrize("name", ["txt2img", "worked_example", "compressed_inputs", "mute_bypass", "widget_tables"])
+@pytest.mark.parametrize(
+    "name", ["txt2img", "worked_example", "compressed_inputs", "mute_bypass", "widget_tables"]
+)
 def test_round_trip(name, golden, object_info):
     _, prompt = golden(name)
     workflow = api_to_editor(prompt, object_info)
@@ -22,8 +24,13 @@ def test_widgets_values_and_inputs(golden, object_info):
     # seed and steps are linked: converted widget inputs; their widget slots keep the defaults
     assert sampler["widgets_values"] == [0, "fixed", 20, 8, "euler", "normal", 1]
     assert [(i["name"], "widget" in i) for i in sampler["inputs"]] == [
-        ("model", False), ("seed", True), ("steps", True), ("positive", False), ("negative", False),
-        ("latent_image", False)]
+        ("model", False),
+        ("seed", True),
+        ("steps", True),
+        ("positive", False),
+        ("negative", False),
+        ("latent_image", False),
+    ]
     assert nodes[20]["widgets_values"] == [99, "fixed"]
 
 
@@ -51,21 +58,29 @@ def test_layout_follows_dependencies(golden, object_info):
 
 
 def test_titles_and_upload_values(object_info):
-    prompt = {"12": {"class_type": "LoadImage", "inputs": {"image": "cat.png"}, "_meta": {"title": "Reference"}},
-              "13": {"class_type": "ImageInvert", "inputs": {"image": ["12", 0]}}}
+    prompt = {
+        "12": {"class_type": "LoadImage", "inputs": {"image": "cat.png"}, "_meta": {"title": "Reference"}},
+        "13": {"class_type": "ImageInvert", "inputs": {"image": ["12", 0]}},
+    }
     nodes = {n["id"]: n for n in api_to_editor(prompt, object_info)["nodes"]}
     assert nodes[12]["title"] == "Reference" and nodes[12]["widgets_values"] == ["cat.png", "image"]
     assert nodes[13]["title"] == "Invert Image"
 
 
 def test_path_ids_stay_strings(object_info):
-    prompt = {"10:5": {"class_type": "ImageInvert", "inputs": {}}, "2": {"class_type": "PreviewImage",
-                                                                       "inputs": {"images": ["10:5", 0]}}}
+    prompt = {
+        "10:5": {"class_type": "ImageInvert", "inputs": {}},
+        "2": {"class_type": "PreviewImage", "inputs": {"images": ["10:5", 0]}},
+    }
     workflow = api_to_editor(prompt, object_info)
     assert [n["id"] for n in workflow["nodes"]] == ["10:5", 2]
     assert editor_to_api(workflow, object_info).prompt == {
         "10:5": {"class_type": "ImageInvert", "inputs": {}, "_meta": {"title": "Invert Image"}},
-        "2": {"class_type": "PreviewImage", "inputs": {"images": ["10:5", 0]}, "_meta": {"title": "Preview Image"}},
+        "2": {
+            "class_type": "PreviewImage",
+            "inputs": {"images": ["10:5", 0]},
+            "_meta": {"title": "Preview Image"},
+        },
     }
 
 

@@ -9,14 +9,14 @@ import pytest
 from graphflow.workflow import editor_to_api
 
 GOLDEN_CASES = [
-    "worked_example",     # workflow-formats.md §4.8: bypass + primitive + converted widget
-    "txt2img",            # a full default txt2img workflow as the front end saves it
-    "widget_tables",      # every row of the §4.5 widget table
+    "worked_example",  # workflow-formats.md §4.8: bypass + primitive + converted widget
+    "txt2img",  # a full default txt2img workflow as the front end saves it
+    "widget_tables",  # every row of the §4.5 widget table
     "primitive_reroute",  # PrimitiveNode (direct, through a Reroute, unconnected), Reroute chains, Notes
-    "mute_bypass",        # muted origins, the three bypass choices, removal, a bypass chain
+    "mute_bypass",  # muted origins, the three bypass choices, removal, a bypass chain
     "compressed_inputs",  # target_slot indexes the compressed saved inputs array
-    "schema1",            # schema 1: link objects, state, reroutes, widgets_values_named
-    "subgraphs",          # nested subgraphs, promoted values, bypassed / muted / unconnected instances
+    "schema1",  # schema 1: link objects, state, reroutes, widgets_values_named
+    "subgraphs",  # nested subgraphs, promoted values, bypassed / muted / unconnected instances
 ]
 
 

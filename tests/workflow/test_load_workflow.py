@@ -62,7 +62,10 @@ def test_prompt_request_body(golden, object_info):
 
 def test_png_prefers_the_embedded_prompt(golden, object_info):
     workflow, prompt = golden("txt2img")
-    stored = {**prompt, "9": {**prompt["9"], "inputs": {**prompt["9"]["inputs"], "filename_prefix": "as-queued"}}}
+    stored = {
+        **prompt,
+        "9": {**prompt["9"], "inputs": {**prompt["9"]["inputs"], "filename_prefix": "as-queued"}},
+    }
     data = png_with(stored, {"workflow": workflow})
     loaded = load_workflow(data, object_info)
     assert (loaded.source_format, loaded.prompt, loaded.workflow) == ("png-prompt", stored, workflow)
@@ -80,12 +83,15 @@ def test_png_with_only_a_workflow(tmp_path, golden, object_info):
     assert (loaded.source_format, loaded.prompt) == ("png-workflow", expected)
 
 
-@pytest.mark.parametrize(("source", "message"), [
-    (b"\xff\xfe not json", "neither JSON nor a PNG"),
-    (b"[1, 2, 3]", "JSON but not a workflow"),
-    (b'{"hello": "world"}', "JSON but not a workflow"),
-    (b'{"nodes": [], "links": [], "version": 7}', "unknown workflow schema version 7"),
-])
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (b"\xff\xfe not json", "neither JSON nor a PNG"),
+        (b"[1, 2, 3]", "JSON but not a workflow"),
+        (b'{"hello": "world"}', "JSON but not a workflow"),
+        (b'{"nodes": [], "links": [], "version": 7}', "unknown workflow schema version 7"),
+    ],
+)
 def test_clear_errors(object_info, source, message):
     with pytest.raises(WorkflowError, match=message):
         load_workflow(source, object_info)

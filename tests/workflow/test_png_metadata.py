@@ -12,8 +12,13 @@ from PIL import Image
 
 from graphflow.workflow import WorkflowError, png_text_chunks, read_png_text, read_png_workflow
 
-PROMPT = {"1": {"class_type": "EmptyImage", "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0},
-                "_meta": {"title": "Café ☕"}}}
+PROMPT = {
+    "1": {
+        "class_type": "EmptyImage",
+        "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0},
+        "_meta": {"title": "Café ☕"},
+    }
+}
 WORKFLOW = {"nodes": [{"id": 1, "type": "EmptyImage", "title": "Café ☕"}], "links": [], "version": 0.4}
 
 
@@ -26,14 +31,16 @@ def png_bytes(**save_options) -> bytes:
 def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     found, position = [], 8
     while position < len(data):
-        length, kind = struct.unpack(">I4s", data[position:position + 8])
-        found.append((kind, data[position + 8:position + 8 + length]))
+        length, kind = struct.unpack(">I4s", data[position : position + 8])
+        found.append((kind, data[position + 8 : position + 8 + length]))
         position += 12 + length
     return found
 
 
 def chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    )
 
 
 def insert_before_iend(data: bytes, extra: bytes) -> bytes:
