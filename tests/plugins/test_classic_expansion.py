@@ -21,7 +21,11 @@ def test_result_comes_from_the_expanded_node(executor):
     assert outcome.outputs["6"] == {"text": ["42"]}
     expanded = [e for e in events if isinstance(e, NodeStarted) and e.node_id == "5.0.0.1"]
     assert len(expanded) == 1  # id: node 5, call 0, first builder, first node
-    assert (expanded[0].display_node_id, expanded[0].parent_node_id, expanded[0].real_node_id) == ("5", "5", "5")
+    assert (expanded[0].display_node_id, expanded[0].parent_node_id, expanded[0].real_node_id) == (
+        "5",
+        "5",
+        "5",
+    )
 
 
 def test_expansion_per_list_item_mixes_with_plain_results(executor):

@@ -7,7 +7,9 @@ import pytest
 from .helpers import executor_with, node, run
 
 
-@pytest.mark.parametrize(("class_type", "shared"), [("IdemPlain", True), ("IdemNot", False), ("IdemWantsId", False)])
+@pytest.mark.parametrize(
+    ("class_type", "shared"), [("IdemPlain", True), ("IdemNot", False), ("IdemWantsId", False)]
+)
 def test_identical_nodes_elsewhere(tmp_path, class_type, shared):
     executor = executor_with(tmp_path / "base", "idempotence")
     first, _ = run(executor, {"1": node(class_type, value=5), "9": node("PreviewAny", source=["1", 0])})

@@ -24,7 +24,9 @@ def _prompt(class_type: str, use_second: bool) -> dict:
 
 
 @pytest.mark.parametrize("class_type", ["LazyPick", "LazyAsyncPick"])
-@pytest.mark.parametrize(("use_second", "runs", "skipped", "shown"), [(False, "1", "2", "1"), (True, "2", "1", "2")])
+@pytest.mark.parametrize(
+    ("use_second", "runs", "skipped", "shown"), [(False, "1", "2", "1"), (True, "2", "1", "2")]
+)
 def test_only_the_requested_branch_runs(executor, class_type, use_second, runs, skipped, shown):
     outcome, events = run(executor, _prompt(class_type, use_second))
     assert outcome.ok, outcome.error
@@ -42,4 +44,6 @@ def test_a_required_lazy_input_must_still_be_connected(executor):
     graph, report = executor.validate(prompt)
     assert graph is None
     errors = report.comfy_json()["node_errors"]["3"]["errors"]
-    assert [(e["type"], e["extra_info"]["input_name"]) for e in errors] == [("required_input_missing", "second")]
+    assert [(e["type"], e["extra_info"]["input_name"]) for e in errors] == [
+        ("required_input_missing", "second")
+    ]

@@ -16,12 +16,17 @@ def _cli(capsys, *argv):
 
 
 def test_nodes_packs_lists_packs_errors_and_clashes(tmp_path, capsys):
-    status, out, _ = _cli(capsys, "nodes", "--packs", "--custom-nodes", FIXTURES, "--base-directory", tmp_path)
+    status, out, _ = _cli(
+        capsys, "nodes", "--packs", "--custom-nodes", FIXTURES, "--base-directory", tmp_path
+    )
     assert status == 0
     lines = out.splitlines()
     broken = next(i for i, line in enumerate(lines) if line.startswith("broken_pack"))
     assert "FAILED" in lines[broken] and "0 nodes" in lines[broken]
-    assert lines[broken + 1].strip() == "error: ModuleNotFoundError: No module named 'a_module_that_is_not_installed'"
+    assert (
+        lines[broken + 1].strip()
+        == "error: ModuleNotFoundError: No module named 'a_module_that_is_not_installed'"
+    )
     assert any(line.startswith("text_tools") and "classic" in line and "3 nodes" in line for line in lines)
     assert "    clash: ClashEcho: already defined by pack 'clash_first'" in lines
     status, out, _ = _cli(
@@ -35,7 +40,10 @@ def test_nodes_json_includes_pack_nodes(tmp_path, capsys):
     status, out, _ = _cli(capsys, "nodes", "--json", "--custom-nodes", FIXTURES, "--base-directory", tmp_path)
     info = json.loads(out)
     assert info["TextToolsShout"]["python_module"] == "custom_nodes.text_tools"
-    assert info["TextToolsShout"]["input"]["required"]["text"] == ["STRING", {"multiline": True, "default": "hello"}]
+    assert info["TextToolsShout"]["input"]["required"]["text"] == [
+        "STRING",
+        {"multiline": True, "default": "hello"},
+    ]
     assert "BrokenWouldBeNode" not in info
 
 
@@ -50,7 +58,14 @@ def test_run_with_custom_nodes(tmp_path, capsys):
         )
     )
     status, out, _ = _cli(
-        capsys, "run", workflow, "--custom-nodes", PACKS / "lists", "--base-directory", tmp_path / "base", "--json"
+        capsys,
+        "run",
+        workflow,
+        "--custom-nodes",
+        PACKS / "lists",
+        "--base-directory",
+        tmp_path / "base",
+        "--json",
     )
     assert status == 0
     record = json.loads(out)
@@ -69,7 +84,11 @@ def test_run_reports_a_failing_classic_node(tmp_path, capsys):
 
 def test_run_refuses_a_workflow_whose_pack_failed(tmp_path, capsys):
     workflow = tmp_path / "broken.json"
-    workflow.write_text(json.dumps({"1": node("BrokenWouldBeNode"), "2": node("PreviewAny", source=["1", 0])}))
-    status, out, err = _cli(capsys, "run", workflow, "--custom-nodes", FIXTURES, "--base-directory", tmp_path / "base")
+    workflow.write_text(
+        json.dumps({"1": node("BrokenWouldBeNode"), "2": node("PreviewAny", source=["1", 0])})
+    )
+    status, out, err = _cli(
+        capsys, "run", workflow, "--custom-nodes", FIXTURES, "--base-directory", tmp_path / "base"
+    )
     assert status == 1
     assert "BrokenWouldBeNode does not exist" in out + err

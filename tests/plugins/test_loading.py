@@ -153,7 +153,10 @@ def test_base_custom_nodes_env_folders_and_extra_dirs(tmp_path, monkeypatch):
 
     base = tmp_path / "base"
     write_pack(base / "custom_nodes", "in_base", "FromBase")
-    env_a, env_b = write_pack(tmp_path / "env_a", "in_env_a", "FromEnvA"), write_pack(tmp_path / "env_b", "in_env_b", "FromEnvB")
+    env_a, env_b = (
+        write_pack(tmp_path / "env_a", "in_env_a", "FromEnvA"),
+        write_pack(tmp_path / "env_b", "in_env_b", "FromEnvB"),
+    )
     extra = write_pack(tmp_path / "extra", "in_extra", "FromExtra")
     monkeypatch.setenv("GRAPHFLOW_CUSTOM_NODES", os.pathsep.join([str(env_a), str(env_b)]))
     runtime = create_runtime(base, custom_node_dirs=[extra, env_a, tmp_path / "missing"])

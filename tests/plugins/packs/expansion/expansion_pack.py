@@ -78,7 +78,9 @@ class LoopOpen:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"remaining": ("INT", {"default": 1, "min": 1}), "value": ("INT", {"default": 0})}}
+        return {
+            "required": {"remaining": ("INT", {"default": 1, "min": 1}), "value": ("INT", {"default": 0})}
+        }
 
     def open(self, remaining, value):
         return ("loop", remaining, value)
