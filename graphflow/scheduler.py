@@ -391,7 +391,10 @@ class _Run:
     def request_lazy(
         self, node: GraphNode, ctx: NodeContext, inputs: dict[str, list[Any]], missing: list[str]
     ) -> bool:
-        args = {name: items[0] if items else None for name, items in inputs.items()}
+        if node.spec.input_is_list:  # the check sees whole lists, as the node itself will
+            args: dict[str, Any] = inputs
+        else:
+            args = {name: items[0] if items else None for name, items in inputs.items()}
         try:
             wanted = node.spec.runner.check_lazy(ctx, args)
             if asyncio.iscoroutine(wanted):

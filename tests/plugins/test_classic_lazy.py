@@ -47,3 +47,17 @@ def test_a_required_lazy_input_must_still_be_connected(executor):
     assert [(e["type"], e["extra_info"]["input_name"]) for e in errors] == [
         ("required_input_missing", "second")
     ]
+
+
+def test_input_is_list_nodes_check_whole_lists(tmp_path):
+    executor = executor_with(tmp_path / "base", "lazy", "lists")
+    prompt = {
+        "1": node("ListMake", count=3, start=1),
+        "2": node("ListMake", count=2, start=7),
+        "3": node("LazyPickList", use_second=False, first=["1", 0], second=["2", 0]),
+        "4": node("PreviewAny", source=["3", 0]),
+    }
+    outcome, _ = run(executor, prompt)
+    assert outcome.ok, outcome.error
+    assert outcome.outputs["4"] == {"text": ["1", "2", "3"]}
+    assert "2" not in outcome.executed

@@ -34,3 +34,29 @@ class AsyncPick(Pick):
 
 
 NODE_CLASS_MAPPINGS = {"LazyPick": Pick, "LazyAsyncPick": AsyncPick}
+
+
+class PickList:
+    """INPUT_IS_LIST with lazy inputs: check_lazy_status sees whole lists, like the function."""
+
+    CATEGORY = "testing/lazy"
+    RETURN_TYPES = ("INT",)
+    OUTPUT_IS_LIST = (True,)
+    INPUT_IS_LIST = True
+    FUNCTION = "pick"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return Pick.INPUT_TYPES()
+
+    def check_lazy_status(self, use_second, first=None, second=None):
+        assert isinstance(use_second, list), use_second
+        chosen = second if use_second[0] else first
+        unevaluated = chosen is None or chosen == [None]
+        return ["second" if use_second[0] else "first"] if unevaluated else []
+
+    def pick(self, use_second, first=None, second=None):
+        return (second if use_second[0] else first,)
+
+
+NODE_CLASS_MAPPINGS["LazyPickList"] = PickList
