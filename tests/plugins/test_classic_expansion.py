@@ -80,3 +80,10 @@ def test_a_loop_copies_its_body_through_dynprompt(executor):
     body_runs = [e for e in events if isinstance(e, NodeStarted) and e.class_type == "ExpMultiply"]
     assert len(body_runs) == 3
     assert {e.display_node_id for e in body_runs} == {"2"}  # the editor highlights the original body node
+
+
+def test_a_list_output_resolves_to_every_item_of_the_expanded_node(executor):
+    prompt = {"1": node("ExpRangeViaGraph", count=3), "2": node("PreviewAny", source=["1", 0])}
+    outcome, _ = run(executor, prompt)
+    assert outcome.ok, outcome.error
+    assert outcome.outputs["2"] == {"text": ["1", "2", "3"]}

@@ -147,7 +147,26 @@ class LoopClose:
         return sorted(body)
 
 
+class RangeViaGraph:
+    """A list output resolved from an expanded node (the lists pack's ListMake)."""
+
+    CATEGORY = "testing/expansion"
+    RETURN_TYPES = ("INT",)
+    OUTPUT_IS_LIST = (True,)
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"count": ("INT", {"default": 3})}}
+
+    def run(self, count):
+        graph = GraphBuilder()
+        made = graph.node("ListMake", count=count, start=1)
+        return {"result": (made.out(0),), "expand": graph.finalize()}
+
+
 NODE_CLASS_MAPPINGS = {
+    "ExpRangeViaGraph": RangeViaGraph,
     "ExpMultiply": Multiply,
     "ExpDoubleOdd": DoubleViaGraph,
     "ExpTwiceRaw": TwiceRaw,
