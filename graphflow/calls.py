@@ -50,7 +50,7 @@ def merge_results(
         values = result.outputs
         for slot, out in enumerate(spec.outputs):
             value = values[slot] if slot < len(values) else None
-            if out.is_list and type(value) is not ExecutionBlocker and not is_link(value):
+            if out.is_list and type(value) is not ExecutionBlocker and not (result.expand and is_link(value)):
                 outputs[slot].extend(value or ())  # a link into an expansion is resolved to its items later
             else:
                 outputs[slot].append(value)
