@@ -91,4 +91,5 @@ def test_run_refuses_a_workflow_whose_pack_failed(tmp_path, capsys):
         capsys, "run", workflow, "--custom-nodes", FIXTURES, "--base-directory", tmp_path / "base"
     )
     assert status == 1
-    assert "BrokenWouldBeNode does not exist" in out + err
+    assert "error: Cannot execute because node BrokenWouldBeNode does not exist. (Node ID '#1')" in err
+    assert "node packs that failed to import: broken_pack, needs_model_internals, not_a_pack" in err
