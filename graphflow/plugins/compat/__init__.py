@@ -120,12 +120,19 @@ class _NotProvidedFinder(importlib.abc.MetaPathFinder):
 _finder = _NotProvidedFinder()
 
 
-def _install() -> None:
+@cache
+def _shim_modules() -> dict[str, types.ModuleType]:
+    """The stand-ins to install (built once): ComfyUI name -> module, parents linked to children."""
     modules = {name: _module(name) for name in SHIMS if not provided_elsewhere(name.partition(".")[0])}
     for name, module in modules.items():
         parent, _, child = name.rpartition(".")
         if parent in modules:
             setattr(modules[parent], child, module)
+    return modules
+
+
+def _install() -> None:
+    for name, module in _shim_modules().items():
         if name not in sys.modules:
             sys.modules[name] = module
             _installed[name] = module
