@@ -112,6 +112,10 @@ def register_module(
     if listed is None:
         native = native_specs(defined_node_classes(module), module.__name__)
     if mappings is None and listed is None and not native:
+        if hasattr(module, "comfy_entrypoint"):
+            raise NotANodePack(
+                "this pack uses ComfyUI's V3 node API (comfy_entrypoint), which graphflow does not support"
+            )
         raise NotANodePack(
             "not a node pack: it defines no NODE_CLASS_MAPPINGS, GRAPHFLOW_NODES or @graphflow.node classes"
         )

@@ -92,4 +92,7 @@ def test_run_refuses_a_workflow_whose_pack_failed(tmp_path, capsys):
     )
     assert status == 1
     assert "error: Cannot execute because node BrokenWouldBeNode does not exist. (Node ID '#1')" in err
-    assert "node packs that failed to import: broken_pack, needs_model_internals, not_a_pack" in err
+    assert (
+        "node packs that failed to import: broken_pack, needs_model_internals, not_a_pack, v3_only_pack"
+        in err
+    )

@@ -80,7 +80,12 @@ def test_progress_bar_and_messages_reach_the_run(executor):
     finally:
         set_message_sink(None)
     assert outcome.ok
-    assert [(e.value, e.max) for e in events if isinstance(e, Progress)] == [(1, 3), (2, 3), (3, 3)]
+    progress = [(e.value, e.max, e.preview) for e in events if isinstance(e, Progress)]
+    assert progress == [
+        (1, 3, "preview 1"),
+        (2, 3, "preview 2"),
+        (3, 3, "preview 3"),
+    ]  # the image of the tuple
     assert messages == [("compat_pack.step", {"step": n}) for n in (1, 2, 3)]
 
 

@@ -39,6 +39,7 @@ def test_packs_load_in_sorted_order_and_skipped_names_never_import(runtime):
         "not_a_pack",
         "single_file_pack",
         "text_tools",
+        "v3_only_pack",
     ]  # README.txt, *.disabled files and folders are not packs
 
 
@@ -61,6 +62,8 @@ def test_model_internals_are_reported_as_not_provided(runtime):
 def test_a_module_without_nodes_is_not_a_pack(runtime):
     pack = _packs(runtime)["not_a_pack"]
     assert pack.loaded is False and "not a node pack" in pack.error
+    v3 = _packs(runtime)["v3_only_pack"]
+    assert v3.loaded is False and "ComfyUI's V3 node API (comfy_entrypoint)" in v3.error
 
 
 def test_clashes_are_recorded_on_both_packs_and_builtins_win(runtime):

@@ -74,7 +74,7 @@ class Steps:
             if stop_after and step == stop_after:
                 comfy.model_management.interrupt_current_processing()
             comfy.model_management.throw_exception_if_processing_interrupted()
-            bar.update_absolute(step + 1, steps)
+            bar.update_absolute(step + 1, steps, ("JPEG", f"preview {step + 1}", 512))
             PromptServer.instance.send_sync("compat_pack.step", {"step": step + 1})
         return (steps,)
 
