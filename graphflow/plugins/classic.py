@@ -164,7 +164,7 @@ def _inputs(
     return found
 
 
-def _hidden(class_type: str, declared: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+def _hidden(declared: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     entries = declared.get("hidden") or {}
     hidden = []
     for name, kind in entries.items():
@@ -229,7 +229,7 @@ def compile_classic(
     validate_params, validate_all = signature_of(validator) if validator is not None else (frozenset(), False)
     inputs = _inputs(class_type, cls, declared, validate_params, validate_all)
     outputs = _outputs(class_type, cls)
-    hidden = _hidden(class_type, declared)
+    hidden = _hidden(declared)
     runner = ClassicRunner(
         cls,
         class_type,

@@ -23,6 +23,7 @@ import logging
 import traceback
 from collections.abc import Mapping
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from types import ModuleType
 
 from graphflow.plugins.contents import (
@@ -55,7 +56,8 @@ def _source(entry: EntryPoint) -> str:
 
 def register_entry_point(registry: NodeRegistry, status: PackStatus, loaded: object) -> None:
     if isinstance(loaded, ModuleType):
-        register_module(registry, status, loaded, None)
+        location = getattr(loaded, "__file__", None)
+        register_module(registry, status, loaded, Path(location).parent if location else None)
         return
     if not callable(loaded):
         raise TypeError(f"{status.source}: expected a module or a callable returning node classes")

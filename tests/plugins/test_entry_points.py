@@ -65,8 +65,11 @@ def _fake_distribution(site: Path) -> None:
                     return (-value,)
 
             NODE_CLASS_MAPPINGS = {"FakeNegate": Negate}
+            WEB_DIRECTORY = "gf_fake_web"
         """)
     )
+    (site / "gf_fake_web").mkdir()
+    (site / "gf_fake_web" / "negate.js").write_text("export {};\n")
 
 
 def test_entry_point_packs_load_first_in_sorted_order(tmp_path, monkeypatch):
@@ -83,6 +86,7 @@ def test_entry_point_packs_load_first_in_sorted_order(tmp_path, monkeypatch):
     assert packs["graphflow~2"].clashes == ["FakeNegate: already defined by pack 'fake_classic'"]
     assert runtime.registry.get("FakeTriple").python_module == "custom_nodes.fake_native"
     assert runtime.registry.get("FakeNegate").python_module == "custom_nodes.fake_classic"
+    assert packs["fake_classic"].web_directory == os.path.realpath(site / "gf_fake_web")
     prompt = {
         "1": node("FakeTriple", value=5),
         "2": node("FakeNegate", value=["1", 0]),
