@@ -66,14 +66,12 @@ _packages: dict[str, types.ModuleType] = {}
 
 
 def _own_source_dirs() -> tuple[str, ...]:
-    import graphflow
-    import graphflow.nodes
-    import graphflow.server
-
-    return tuple(
-        os.path.realpath(os.path.dirname(m.__file__ or ""))
-        for m in (graphflow, graphflow.nodes, graphflow.server)
-    )
+    """graphflow's own package folders (found without importing them: the server package is heavy)."""
+    found = []
+    for name in ("graphflow", "graphflow.nodes", "graphflow.server"):
+        spec = importlib.util.find_spec(name)
+        found += [os.path.realpath(p) for p in (spec.submodule_search_locations or ())] if spec else []
+    return tuple(found)
 
 
 @cache
