@@ -44,6 +44,7 @@ def test_folder_paths_is_backed_by_the_runtime(executor):
     assert report["things"] == ["sub/a.safetensors"]  # a kind the pack registered at import
     assert report["annotated"] == str(paths.output / "pic.png")
     assert report["missing"] is None
+    assert report["device"] == str(executor.runtime.device.device)
 
 
 def test_file_combos_are_listed_afresh(executor):

@@ -53,6 +53,7 @@ class Folders:
             "things": folder_paths.get_filename_list("compat_things"),
             "annotated": folder_paths.get_annotated_filepath(name),
             "missing": folder_paths.get_full_path("checkpoints", "nope.safetensors"),
+            "device": str(comfy.model_management.get_torch_device()),
         }
         return (json.dumps(report),)
 
