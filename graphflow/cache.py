@@ -66,6 +66,28 @@ def node_key(
     return blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
+_SKIP, _TENSOR, _ARRAY, _OWN, _CONTAINER = range(5)
+_size_kind: dict[type, int] = {}
+
+
+def _kind_of(kind: type) -> int:
+    """How to size values of a type, decided once per type (this runs for every node result)."""
+    if issubclass(kind, (str, bytes, int, float, bool, type(None))):
+        found = _SKIP
+    elif hasattr(kind, "graphflow_nbytes"):
+        found = _OWN
+    elif hasattr(kind, "element_size") and hasattr(kind, "nelement"):
+        found = _TENSOR
+    elif hasattr(kind, "nbytes") and hasattr(kind, "dtype"):
+        found = _ARRAY
+    elif issubclass(kind, (dict, list, tuple)):
+        found = _CONTAINER
+    else:
+        found = _SKIP
+    _size_kind[kind] = found
+    return found
+
+
 def value_nbytes(value: Any) -> int:
     """Bytes held by the tensors and arrays inside a value (models report their own size, or 0)."""
     total = 0
@@ -73,21 +95,21 @@ def value_nbytes(value: Any) -> int:
     seen: set[int] = set()
     while stack:
         item = stack.pop()
-        if isinstance(item, (_SCALAR_TYPES, float)):
-            continue
-        if id(item) in seen:
+        kind = _size_kind.get(type(item))
+        if kind is None:
+            kind = _kind_of(type(item))
+        if kind == _SKIP or id(item) in seen:
             continue
         seen.add(id(item))
-        own = getattr(item, "graphflow_nbytes", None)
-        if own is not None:
-            total += int(own)
-        elif hasattr(item, "element_size") and hasattr(item, "nelement"):
+        if kind == _TENSOR:
             total += item.element_size() * item.nelement()
-        elif hasattr(item, "nbytes") and hasattr(item, "dtype"):
+        elif kind == _ARRAY:
             total += int(item.nbytes)
-        elif isinstance(item, dict):
+        elif kind == _OWN:
+            total += int(item.graphflow_nbytes)
+        elif type(item) is dict:
             stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
+        else:
             stack.extend(item)
     return total
 

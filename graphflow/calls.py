@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphflow.spec import NodeSpec
-from graphflow.values import ExecutionBlocker, NodeResult
+from graphflow.values import ExecutionBlocker, NodeResult, is_link
 
 
 def call_arguments(spec: NodeSpec, inputs: dict[str, list[Any]]) -> list[dict[str, Any] | ExecutionBlocker]:
@@ -50,8 +50,8 @@ def merge_results(
         values = result.outputs
         for slot, out in enumerate(spec.outputs):
             value = values[slot] if slot < len(values) else None
-            if out.is_list and type(value) is not ExecutionBlocker:
-                outputs[slot].extend(value or ())
+            if out.is_list and type(value) is not ExecutionBlocker and not (result.expand and is_link(value)):
+                outputs[slot].extend(value or ())  # a link into an expansion is resolved to its items later
             else:
                 outputs[slot].append(value)
         if result.ui:

@@ -136,7 +136,7 @@ def coerce_constants(
     input_map = spec.input_map
     for name, value in constants.items():
         ispec = input_map.get(name)
-        if ispec is None:  # undeclared inputs pass through untouched (ComfyUI semantics)
+        if ispec is None or ispec.raw_link:  # undeclared inputs and rawLink links pass through (ComfyUI)
             coerced[name] = value
             continue
         if ispec.type == t.COMBO:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +97,7 @@ class NodeContext:
         "cancel",
         "display_node_id",
         "extra_data",
+        "graph_nodes",
         "node_id",
         "prompt",
         "prompt_id",
@@ -113,6 +114,7 @@ class NodeContext:
         extra_data: dict[str, Any],
         cancel: CancelToken,
         progress: ProgressSink,
+        graph_nodes: Mapping[str, Any] | None = None,
     ) -> None:
         self.runtime = runtime
         self.node_id = node_id
@@ -122,6 +124,7 @@ class NodeContext:
         self.extra_data = extra_data
         self.cancel = cancel
         self._progress = progress
+        self.graph_nodes = graph_nodes  # the live graph (node id -> GraphNode), expanded nodes included
 
     @property
     def paths(self) -> Paths:

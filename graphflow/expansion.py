@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from graphflow.graph import GraphNode, _check_links, _parse_node, _topological_order
@@ -85,7 +86,12 @@ def _expand(run: _Run, parent: GraphNode, graphs: list[dict[str, Any]], outputs,
         problems = _check_links(run.nodes, node)
         if problems:
             raise ExpansionError(f"expanded node {node.id}: {problems[0].message}")
-    order, cyclic = _topological_order(new)
+    # Only links among the new nodes can form a cycle (existing nodes never depend on new ones).
+    internal = {
+        nid: SimpleNamespace(links={k: link for k, link in node.links.items() if link[0] in new})
+        for nid, node in new.items()
+    }
+    order, cyclic = _topological_order(internal)  # type: ignore[arg-type]
     if cyclic:
         raise ExpansionError(
             f"the expanded graph has a dependency cycle through nodes {', '.join(sorted(cyclic))}"

@@ -99,14 +99,22 @@ def _shape_error(prompt: Any, registry: NodeRegistry) -> PromptError | None:
     if unknown:
         node_id, class_type = unknown[0]
         names = ", ".join(sorted({ct for _, ct in unknown}))
+        extra: dict[str, Any] = {
+            "missing_nodes": [{"node_id": nid, "class_type": ct} for nid, ct in unknown],
+            "fix": f"install the node pack that provides {names}, or remove those nodes",
+        }
+        failed = [pack for pack in registry.packs if not pack.loaded]
+        if failed:  # the missing types may well come from a pack that could not be imported
+            extra["failed_packs"] = [{"name": pack.name, "error": pack.error} for pack in failed]
+            extra["fix"] += (
+                f"; node packs that failed to import: {', '.join(pack.name for pack in failed)}"
+                " (see `graphflow nodes --packs`)"
+            )
         return PromptError(
             "invalid_prompt",
             f"Cannot execute because node {class_type} does not exist.",
             f"Node ID '#{node_id}'",
-            {
-                "missing_nodes": [{"node_id": nid, "class_type": ct} for nid, ct in unknown],
-                "fix": f"install the node pack that provides {names}, or remove those nodes",
-            },
+            extra,
         )
     return None
 

@@ -79,7 +79,7 @@ def run_validate_hook(node: GraphNode, nodes: dict[str, GraphNode], runtime: Any
         Problem(
             "custom_validation_failed",
             "Custom validation failed for node",
-            f"{input_name} - {message}" if input_name else message,
+            f"{input_name} - {message}" if input_name and message else input_name or message,
             input_name,
             message or None,
         )

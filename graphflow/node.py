@@ -154,6 +154,10 @@ class Outputs:
         cls._fields, cls._output_specs = tuple(fields), tuple(specs)
 
     def __init__(self, *values: Any, ui: dict[str, list[Any]] | None = None, **named: Any) -> None:
+        self.ui = ui
+        if not named and len(values) == len(self._fields):  # the common, positional case
+            self.__dict__.update(zip(self._fields, values, strict=True))
+            return
         if len(values) > len(self._fields):
             raise TypeError(f"{type(self).__name__} takes {len(self._fields)} values, got {len(values)}")
         for name, value in zip(self._fields, values, strict=False):
@@ -165,7 +169,6 @@ class Outputs:
         missing = [name for name in self._fields if name not in self.__dict__]
         if missing:
             raise TypeError(f"{type(self).__name__} is missing {', '.join(missing)}")
-        self.ui = ui
 
     def as_result(self) -> NodeResult:
         return NodeResult(tuple(self.__dict__[name] for name in self._fields), self.ui)

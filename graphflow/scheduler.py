@@ -17,10 +17,12 @@ Nothing recurses over the graph, so depth is limited only by memory.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 import traceback as tb
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,15 +82,17 @@ class Executor:
         self.cache = cache if cache is not None else ResultCache()
         self.memo = ValidationMemo()
         self.reasons = ReasonBook()
+        self.key_memo = KeyMemo()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._counter = 0
 
     def validate(
         self, prompt: Any, partial_targets: list[str] | None = None
     ) -> tuple[Graph | None, ValidationReport]:
-        return validate_prompt(
-            prompt, self.runtime.registry, self.runtime, partial_targets=partial_targets, memo=self.memo
-        )
+        with gc_paused():
+            return validate_prompt(
+                prompt, self.runtime.registry, self.runtime, partial_targets=partial_targets, memo=self.memo
+            )
 
     def execute(self, graph: Graph, **kwargs: Any) -> RunOutcome:
         """Run a validated graph on this thread (see :meth:`execute_async` for the arguments)."""
@@ -115,6 +119,22 @@ class Executor:
 
 def _ignore(event: Event) -> None:
     pass
+
+
+class KeyMemo:
+    """Keys of nodes already seen (same type, constants, upstream keys and fingerprint), bounded."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._entries: dict[tuple[Any, ...], KeyParts] = {}
+        self._limit = limit
+
+    def get(self, recall: tuple[Any, ...]) -> KeyParts | None:
+        return self._entries.get(recall)
+
+    def put(self, recall: tuple[Any, ...], parts: KeyParts) -> None:
+        if len(self._entries) >= self._limit:
+            self._entries.clear()
+        self._entries[recall] = parts
 
 
 class _Run:
@@ -146,29 +166,50 @@ class _Run:
     # -- keys and plan -------------------------------------------------------------------------------
     def compute_keys(self, order: list[str]) -> None:
         runtime, keys, parts_by_node, nodes = self.runtime, self.keys, self.parts, self.nodes
+        memo = self.ex.key_memo
         for nid in order:
             node = nodes[nid]
             spec = node.spec
-            constants = {name: canonical(value) for name, value in node.constants.items()}
-            upstream = {name: (keys[src], slot) for name, (src, slot) in node.links.items()}
+            links = node.links
             fingerprint = None
             if spec.runner.has_fingerprint:
                 args = dict(node.constants)
-                args.update(dict.fromkeys(node.links))
+                args.update(dict.fromkeys(links))
                 try:
-                    fingerprint = canonical(spec.runner.fingerprint(runtime, args))
+                    fingerprint = spec.runner.fingerprint(runtime, args)
                 except Exception:  # a failing fingerprint means "always run", as in ComfyUI
-                    fingerprint = canonical(float("nan"))
-            key = node_key(
-                spec.class_type,
-                spec.version,
-                constants,
-                [(name, k, slot) for name, (k, slot) in upstream.items()],
-                fingerprint,
-                nid if spec.uses_unique_id else None,
-            )
-            keys[nid] = key
-            parts_by_node[nid] = KeyParts(spec.type_version, constants, upstream, fingerprint, key)
+                    fingerprint = float("nan")
+            unique = nid if spec.uses_unique_id else None
+            try:  # the same node seen before: reuse its key without re-hashing
+                # types are part of the recall: 1, 1.0 and True are equal in Python but not as inputs
+                recall = (
+                    spec,
+                    unique,
+                    type(fingerprint),
+                    fingerprint,
+                    *[(name, type(value), value) for name, value in node.constants.items()],
+                    *[(name, keys[src], slot) for name, (src, slot) in links.items()],
+                )
+                parts = memo.get(recall) if fingerprint == fingerprint else None  # NaN never recalls
+            except TypeError:  # an unhashable constant
+                recall, parts = None, None
+            if parts is None:
+                constants = {name: canonical(value) for name, value in node.constants.items()}
+                upstream = {name: (keys[src], slot) for name, (src, slot) in links.items()}
+                fingerprint_text = None if fingerprint is None else canonical(fingerprint)
+                key = node_key(
+                    spec.class_type,
+                    spec.version,
+                    constants,
+                    [(name, k, slot) for name, (k, slot) in upstream.items()],
+                    fingerprint_text,
+                    unique,
+                )
+                parts = KeyParts(spec.type_version, constants, upstream, fingerprint_text, key)
+                if recall is not None and fingerprint == fingerprint:
+                    memo.put(recall, parts)
+            keys[nid] = parts.key
+            parts_by_node[nid] = parts
 
     def needed(self, roots: list[str]) -> list[str]:
         """Roots and all their ancestors (lazy links included), in dependency order."""
@@ -225,16 +266,17 @@ class _Run:
         outcome = self.outcome
         self.emit(ExecutionStart(self.prompt_id))
         roots = self.graph.outputs
-        order = self.needed(roots)
-        self.compute_keys(order)
-        for nid in order:
-            entry = self.cache.get(self.keys[nid])
-            if entry is not None:
-                self.values[nid] = entry.outputs
-                outcome.cached.append(nid)
-                outcome.reasons[nid] = ReasonBook.why_cached(nid, entry.node_id)
-                if entry.ui is not None and self.nodes[nid].spec.output_node:
-                    outcome.outputs[nid] = entry.ui
+        with gc_paused():
+            order = self.needed(roots)
+            self.compute_keys(order)
+            for nid in order:
+                entry = self.cache.get(self.keys[nid])
+                if entry is not None:
+                    self.values[nid] = entry.outputs
+                    outcome.cached.append(nid)
+                    outcome.reasons[nid] = ReasonBook.why_cached(nid, entry.node_id)
+                    if entry.ui is not None and self.nodes[nid].spec.output_node:
+                        outcome.outputs[nid] = entry.ui
         self.emit(
             ExecutionCached(
                 self.prompt_id, list(outcome.cached), {n: outcome.reasons[n] for n in outcome.cached}
@@ -349,7 +391,10 @@ class _Run:
     def request_lazy(
         self, node: GraphNode, ctx: NodeContext, inputs: dict[str, list[Any]], missing: list[str]
     ) -> bool:
-        args = {name: items[0] if items else None for name, items in inputs.items()}
+        if node.spec.input_is_list:  # the check sees whole lists, as the node itself will
+            args: dict[str, Any] = inputs
+        else:
+            args = {name: items[0] if items else None for name, items in inputs.items()}
         try:
             wanted = node.spec.runner.check_lazy(ctx, args)
             if asyncio.iscoroutine(wanted):
@@ -414,21 +459,22 @@ class _Run:
 
     # -- helpers ---------------------------------------------------------------------------------
     def context(self, node: GraphNode) -> NodeContext:
-        display = node.display_id or node.id
-
-        def progress(node_id: str, value: int, total: int, preview: Any) -> None:
-            self.emit(Progress(self.prompt_id, node_id, display, value, total, preview))
-
         return NodeContext(
             self.runtime,
             node.id,
-            display,
+            node.display_id or node.id,
             self.prompt_id,
             self.graph.prompt,
             self.extra_data,
             self.cancel,
-            progress,
+            self.progress,
+            self.nodes,
         )
+
+    def progress(self, node_id: str, value: int, total: int, preview: Any) -> None:
+        node = self.nodes.get(node_id)
+        display = (node.display_id if node is not None else None) or node_id
+        self.emit(Progress(self.prompt_id, node_id, display, value, total, preview))
 
     def error_event(
         self, nid: str, error: BaseException | None, blocked: str | None = None
@@ -459,6 +505,23 @@ class _Run:
             list(self.nodes),
             blocked=blocked is not None,
         )
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause automatic garbage collection while the scheduler builds its own bookkeeping.
+
+    Those phases allocate a few objects per node and free them by reference counting; a full
+    collection triggered in the middle of them would scan every live object, making large graphs
+    superlinear. Node code runs with collection enabled.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 async def _gather(results: list[Any]) -> list[Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 
 MODULES = (
+    "loaders",
     "primitives",
     "image_basic",
     "preview_any",

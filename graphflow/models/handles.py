@@ -52,7 +52,7 @@ def applied_patches(module: Any, patches: tuple[WeightPatch, ...]) -> Iterator[A
                         continue
                     if name not in backups:
                         backups[name] = param.detach().clone()
-                    param.add_(_delta(recipe, param).mul_(patch.strength))
+                    param.add_(_delta(recipe, param, patch.strength))
         yield module
     finally:
         with torch.no_grad():
@@ -60,37 +60,41 @@ def applied_patches(module: Any, patches: tuple[WeightPatch, ...]) -> Iterator[A
                 params[name].copy_(original)
 
 
-def _delta(recipe: tuple[Any, ...], param: Any) -> Any:
+def _delta(recipe: tuple[Any, ...], param: Any, strength: float) -> Any:
+    """The weight delta of one recipe, computed in fp32 for half-precision weights, cast to ``param``'s dtype."""
+    import torch
+
+    work = torch.float32 if param.dtype in (torch.float16, torch.bfloat16) else param.dtype
     kind = recipe[0]
     if kind == "lowrank":
         _, up, down, scale = recipe
-        up = up.to(param.device, param.dtype)
-        down = down.to(param.device, param.dtype)
-        if param.ndim == 4 and down.ndim == 4:
-            if down.shape[-1] == 1:  # 1x1 conv LoRA: collapse to a matmul
-                product = (up.flatten(1) @ down.flatten(1)).reshape(param.shape)
-            else:  # 3x3 "down" with a 1x1 "up" (LoCon)
-                import torch
-
-                product = torch.einsum("or,rihw->oihw", up.flatten(1), down)
-        else:
+        up = up.to(param.device, work)
+        down = down.to(param.device, work)
+        if param.ndim == 4 and down.ndim == 4 and down.shape[-1] != 1:
+            product = torch.einsum("or,rihw->oihw", up.flatten(1), down)  # 3x3 "down", 1x1 "up" (LoCon)
+        else:  # linear, or 1x1 conv collapsed to a matmul
             product = (up.flatten(1) @ down.flatten(1)).reshape(param.shape)
-        return product * scale
+        return (product * (scale * strength)).to(param.dtype)
     if kind == "full":
         _, delta, scale = recipe
-        return delta.to(param.device, param.dtype).reshape(param.shape) * scale
+        return (delta.to(param.device, work).reshape(param.shape) * (scale * strength)).to(param.dtype)
     raise ValueError(f"unknown weight patch kind {kind!r}")
 
 
 @dataclass(frozen=True, eq=False)
 class NoiseSchedule:
-    """The training noise schedule of a diffusion model, in diffusers scheduler-config terms."""
+    """The training noise schedule of a diffusion model, in diffusers scheduler-config terms.
+
+    ``zero_terminal_snr``: the betas were rescaled to reach zero SNR at the last step (checkpoints with a
+    top-level ``ztsnr`` key); diffusers' ``rescale_betas_zero_snr``.
+    """
 
     num_train_timesteps: int = 1000
     beta_start: float = 0.00085
     beta_end: float = 0.012
     beta_schedule: str = "scaled_linear"
     prediction_type: PredictionType = "epsilon"
+    zero_terminal_snr: bool = False
 
     def scheduler_config(self) -> dict[str, Any]:
         return {
@@ -99,6 +103,7 @@ class NoiseSchedule:
             "beta_end": self.beta_end,
             "beta_schedule": self.beta_schedule,
             "prediction_type": self.prediction_type,
+            "rescale_betas_zero_snr": self.zero_terminal_snr,
         }
 
 

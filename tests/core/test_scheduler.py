@@ -205,3 +205,19 @@ def test_deep_chain_runs_without_recursion(executor, length):
 def test_keep_values_exposes_results(executor):
     outcome = run(executor, chain_prompt(), keep_values=True)
     assert outcome.values["2"] == [[13]]
+
+
+def test_values_equal_in_python_but_not_as_inputs_do_not_share_results(executor):
+    first = run(
+        executor,
+        {
+            "1": {"class_type": "TestShow", "inputs": {"value": ["2", 0]}},
+            "2": {"class_type": "PrimitiveFloat", "inputs": {"value": 1.0}},
+        },
+    )
+    assert first.outputs["1"] == {"text": ["1.0"]}
+    prompt = {
+        "1": {"class_type": "TestShow", "inputs": {"value": ["2", 0]}},
+        "2": {"class_type": "PrimitiveInt", "inputs": {"value": 1}},
+    }
+    assert run(executor, prompt).outputs["1"] == {"text": ["1"]}
