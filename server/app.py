@@ -31,6 +31,7 @@ from .frontend import setup_frontend
 from .hub import Hub, message
 from .jobs import Job, PromptQueue
 from .logbuffer import TERMINAL_SIZE, LogBuffer
+from .prompt_server import add_pack_routes, install_message_sink, prompt_server, remove_message_sink
 from .routing import add_bare, add_mirrored
 from .security import error_middleware, security_middleware
 from .state import STATE, ServerState
@@ -72,6 +73,8 @@ def create_app(
         logs=logs or LogBuffer(),
         counter=store.next_counter,
     )
+    state.prompt_server = prompt_server()
+    state.on_prompt = state.prompt_server.on_prompt_handlers
     state.user_dir.mkdir(parents=True, exist_ok=True)
     state.logs.send = lambda sid, entries: hub.post(
         sid, message("logs", {"entries": entries, "size": dict(TERMINAL_SIZE)})
@@ -96,6 +99,7 @@ def create_app(
         add_mirrored(app, table)
     for table in (routes_internal.routes, packs.static_routes, packs.template_routes):
         add_bare(app, table)
+    add_pack_routes(app, state.prompt_server)
     if frontend:
         setup_frontend(app)
     app.on_startup.append(_start)
@@ -127,12 +131,14 @@ def _recover(state: ServerState) -> None:
 async def _start(app: web.Application) -> None:
     state = app[STATE]
     state.hub.bind(asyncio.get_running_loop())
+    install_message_sink(state.hub)
     for worker in state.workers:
         worker.start()
 
 
 async def _stop(app: web.Application) -> None:
     state = app[STATE]
+    remove_message_sink()
     for worker in state.workers:
         worker.stop()
     state.queue.close()

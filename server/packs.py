@@ -1,15 +1,14 @@
-"""What node packs contribute to the front end: JS extensions, example workflows, translations.
+"""What node packs contribute to the front end: JS files, example workflows and translations.
 
-A pack's folder is its ``PackStatus.source`` when that is a directory; its ``WEB_DIRECTORY`` is
-``PackStatus.web_directory`` (relative to the pack folder unless absolute). All file access goes through
-:func:`graphflow.paths.resolve_inside`.
+JS files (``WEB_DIRECTORY``) are found by :mod:`graphflow.plugins.web`; example workflows and
+``locales/`` are read from a loaded pack's folder (its ``PackStatus.source``, when that is a directory).
+All file access goes through :func:`graphflow.paths.resolve_inside`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -32,37 +31,6 @@ def pack_folder(pack: PackStatus) -> Path | None:
     """The folder of a loaded, non-built-in pack (a pack that failed to load contributes nothing)."""
     folder = Path(pack.source)
     return folder if pack.loaded and pack.kind != "builtin" and folder.is_dir() else None
-
-
-def web_folder(pack: PackStatus) -> Path | None:
-    if not pack.loaded or not pack.web_directory:
-        return None
-    folder = Path(pack.web_directory)
-    if not folder.is_absolute():
-        base = pack_folder(pack)
-        if base is None:
-            return None
-        folder = base / folder
-    return folder if folder.is_dir() else None
-
-
-def extension_urls(registry: NodeRegistry) -> list[str]:
-    """``/extensions/<pack>/<relpath>.js`` for every JS file in each pack's web folder."""
-    urls: list[str] = []
-    for pack in registry.packs:
-        folder = web_folder(pack)
-        if folder is None:
-            continue
-        root = os.path.realpath(folder)
-        for current, dirs, files in os.walk(folder):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            if not os.path.realpath(current).startswith(root):
-                continue
-            for name in sorted(files):
-                if name.endswith(".js"):
-                    relative = Path(current, name).relative_to(folder).as_posix()
-                    urls.append(f"/extensions/{pack.name}/{relative}")
-    return urls
 
 
 def workflow_templates(registry: NodeRegistry) -> dict[str, list[str]]:
@@ -139,16 +107,12 @@ def _pack(registry: NodeRegistry, name: str) -> PackStatus:
 @static_routes.get("/extensions/{pack}/{path:.+}")
 @path_errors
 async def extension_file(request: web.Request) -> web.StreamResponse:
+    from graphflow.plugins.web import extension_file as find
+
     registry = request.app[STATE].runtime.registry
-    folder = web_folder(_pack(registry, request.match_info["pack"]))
-    if folder is None:
-        fail(404, "not_found", "That pack has no web folder.")
-    try:
-        path = resolve_inside(folder, request.match_info["path"])
-    except UnsafePathError as error:
-        fail(403, "forbidden", str(error))
-    if not path.is_file():
-        fail(404, "not_found", "No such file.")
+    path = find(registry, request.match_info["pack"], request.match_info["path"])
+    if path is None:
+        fail(404, "not_found", "No such file in that pack's web folder.")
     return web.FileResponse(path)
 
 

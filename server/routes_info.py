@@ -14,7 +14,7 @@ from aiohttp import web
 from graphflow.paths import UnsafePathError, resolve_inside
 
 from .bodies import fail, path_errors, query_int
-from .packs import extension_urls, translations, workflow_templates
+from .packs import translations, workflow_templates
 from .state import STATE, ServerState
 
 routes = web.RouteTableDef()
@@ -195,14 +195,17 @@ async def experiment_model_preview(request: web.Request) -> web.StreamResponse:
 # -- packs and their front-end parts ----------------------------------------------------------------
 @routes.get("/packs")
 async def packs(request: web.Request) -> web.Response:
-    registry = request.app[STATE].runtime.registry
-    return web.json_response([pack.as_json() for pack in registry.packs])
+    from graphflow.plugins.web import packs_json
+
+    return web.json_response(packs_json(request.app[STATE].runtime.registry))
 
 
 @routes.get("/extensions")
 async def extensions(request: web.Request) -> web.Response:
+    from graphflow.plugins.web import extension_scripts
+
     state = request.app[STATE]
-    urls = await asyncio.to_thread(extension_urls, state.runtime.registry)
+    urls = await asyncio.to_thread(extension_scripts, state.runtime.registry)
     return web.json_response([*state.extension_scripts, *urls])
 
 

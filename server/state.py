@@ -34,7 +34,8 @@ class ServerState:
 
     ``validator`` checks prompts in the request path with its own memo; each worker has its own
     :class:`~graphflow.scheduler.Executor`, so result caches live as long as the worker.
-    ``on_prompt`` hooks may rewrite a ``POST /prompt`` body before it is read (custom-node compatibility).
+    ``on_prompt`` hooks may rewrite a ``POST /prompt`` body before it is read; they are the handlers packs
+    add through ``PromptServer.instance`` (:attr:`prompt_server`, the ComfyUI stand-in).
     """
 
     runtime: Runtime
@@ -48,6 +49,7 @@ class ServerState:
     counter: int = 0
     on_prompt: list[Callable[[dict[str, Any]], dict[str, Any]]] = field(default_factory=list)
     extension_scripts: list[str] = field(default_factory=list)
+    prompt_server: Any = None
 
     @property
     def user_dir(self) -> Path:

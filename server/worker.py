@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from graphflow.events import now_ms
+from graphflow.events import NodeStarted, now_ms
 from graphflow.scheduler import Executor
 
 from .wire import PromptWire, failure_messages
@@ -92,11 +92,21 @@ class Worker(threading.Thread):
                 self._record_failure(job, "graphflow.ValidationError", text)
                 return
         wire = PromptWire(job, state.hub, state.config.preview_size)
+        on_event = wire
+        server = state.prompt_server
+        if server is not None:  # packs read PromptServer.instance.client_id / last_node_id
+            server.client_id = job.client_id
+
+            def on_event(event: Any) -> None:
+                wire(event)
+                if type(event) is NodeStarted:
+                    server.last_node_id = event.display_node_id
+
         outcome = self.executor.execute(
             graph,
             prompt_id=job.prompt_id,
             extra_data=job.extra_data,
-            on_event=wire,
+            on_event=on_event,
             cancel=job.cancel,
         )
         if outcome.status == "interrupted" and job.cancel.reason == SHUTDOWN_REASON:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import aiohttp
@@ -20,27 +22,22 @@ import pytest
 from .conftest import Socket, get, post, sleeper
 
 REPO = Path(__file__).resolve().parents[2]
+NODES_FILE = Path(__file__).with_name("nodes_for_server.py")
 READY = re.compile(r"graphflow: ready at (http://127\.0\.0\.1:\d+)/")
 
 
 class ServerProcess:
+    """``graphflow serve`` in its own process, with the slow test node loaded as a native pack."""
+
     def __init__(self, base: Path) -> None:
+        packs = base.parent / "packs"
+        packs.mkdir(exist_ok=True)
+        shutil.copy(NODES_FILE, packs / "server_test_nodes.py")
         env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+        command = [sys.executable, "-m", "graphflow.cli.main", "serve", "--port", "0"]
+        command += ["--base-directory", str(base), "--custom-nodes", str(packs)]
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.server.serve_with_test_nodes",
-                "--port",
-                "0",
-                "--base-directory",
-                str(base),
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+            command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         self.url = ""
         lines = []
@@ -52,6 +49,8 @@ class ServerProcess:
                 break
         if not self.url:
             raise RuntimeError("server did not start:\n" + "".join(lines))
+        # keep reading its output, so a chatty server never blocks on a full pipe
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)

@@ -326,7 +326,9 @@ async def test_pack_front_end_parts(make_server, tmp_path):
     (pack_dir / "locales" / "en" / "main.json").write_text('{"title": "Fancy"}')
     (pack_dir / "locales" / "en" / "nodeDefs.json").write_text('{"FancyNode": {"display_name": "Fancy"}}')
     runtime = test_runtime(tmp_path / "base")
-    runtime.registry.add_pack(PackStatus("fancy", str(pack_dir), "native", web_directory="js"))
+    runtime.registry.add_pack(
+        PackStatus("fancy", str(pack_dir), "native", web_directory=str(pack_dir / "js"))
+    )
     runtime.registry.add_pack(
         PackStatus("broken", str(pack_dir), "native", loaded=False, error="ImportError: x")
     )
@@ -346,3 +348,5 @@ async def test_pack_front_end_parts(make_server, tmp_path):
     assert i18n == (200, {"en": {"title": "Fancy", "nodeDefs": {"FancyNode": {"display_name": "Fancy"}}}})
     broken = next(p for p in packs[1] if p["name"] == "broken")
     assert broken["loaded"] is False and broken["error"] == "ImportError: x"
+    fancy = next(p for p in packs[1] if p["name"] == "fancy")
+    assert fancy["web"] == "/extensions/fancy/" and fancy["loaded"] is True

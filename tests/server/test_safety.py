@@ -38,7 +38,9 @@ def fortress(tmp_path, make_server):
     (pack_dir / "example_workflows").mkdir()
     (pack_dir / "example_workflows" / "demo.json").write_text("{}")
     runtime = test_runtime(tmp_path / "base")
-    runtime.registry.add_pack(PackStatus("webpack", str(pack_dir), "native", web_directory="web"))
+    runtime.registry.add_pack(
+        PackStatus("webpack", str(pack_dir), "native", web_directory=str(pack_dir / "web"))
+    )
     server = make_server(runtime=runtime)
     paths = runtime.paths
     roots = [
