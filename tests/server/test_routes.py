@@ -350,3 +350,39 @@ async def test_pack_front_end_parts(make_server, tmp_path):
     assert broken["loaded"] is False and broken["error"] == "ImportError: x"
     fancy = next(p for p in packs[1] if p["name"] == "fancy")
     assert fancy["web"] == "/extensions/fancy/" and fancy["loaded"] is True
+
+
+async def test_model_routes(server):
+    import torch
+    from PIL import Image
+    from safetensors.torch import save_file
+
+    models = server.state.runtime.paths.models
+    (models / "checkpoints" / "sub").mkdir(parents=True)
+    save_file(
+        {"w": torch.zeros(2)}, models / "checkpoints" / "sub" / "tiny.safetensors", {"ss_note": "hello"}
+    )
+    Image.new("RGB", (4, 4)).save(models / "checkpoints" / "sub" / "tiny.png")
+    (models / "embeddings").mkdir()
+    save_file({"emb": torch.zeros(1, 4)}, models / "embeddings" / "style.safetensors")
+    async with aiohttp.ClientSession(server.url) as session:
+        listed = await get(session, "/models/checkpoints")
+        embeddings = await get(session, "/embeddings")
+        metadata = await get(
+            session, "/view_metadata/checkpoints", params={"filename": "sub/tiny.safetensors"}
+        )
+        no_metadata = await get(
+            session, "/view_metadata/embeddings", params={"filename": "style.safetensors"}
+        )
+        library = await get(session, "/experiment/models/checkpoints")
+        preview = await session.get("/experiment/models/preview/checkpoints/0/sub/tiny.safetensors")
+        folders = await get(session, "/experiment/models")
+    assert "sub/tiny.safetensors" in listed[1]
+    assert embeddings == (200, ["style"])
+    assert metadata == (200, {"ss_note": "hello"})
+    assert no_metadata[0] == 404
+    entry = next(e for e in library[1] if e["name"] == "sub/tiny.safetensors")
+    assert entry["pathIndex"] == 0 and entry["size"] > 0
+    assert preview.status == 200 and (await preview.read())[:4] == b"\x89PNG"
+    checkpoints = next(f for f in folders[1] if f["name"] == "checkpoints")
+    assert checkpoints["folders"][0] == str(models / "checkpoints")
