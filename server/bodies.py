@@ -122,7 +122,7 @@ def _json_kind(value: Any) -> str:
     return "a number"
 
 
-QUERY_INT_LIMIT = 1 << 62
+QUERY_INT_LIMIT = (1 << 31) - 1  # sums of two stay within SQLite's 64-bit integers
 
 
 def query_int(query: Mapping[str, str], name: str, default: int, *, minimum: int | None = None) -> int:

@@ -41,7 +41,7 @@ class ServerConfig:
     listen: str = "127.0.0.1"
     port: int = 8188
     max_upload_size: int = 100 * MIB
-    max_upload_pixels: int = 16384 * 16384
+    max_upload_pixels: int = 100_000_000
     history_size: int = 10_000
     token: str | None = None
     preview_size: int = 512

@@ -34,8 +34,11 @@ FLUSH_DELAY_SECONDS = 0.002
 
 
 def message(kind: str, data: Any) -> str:
-    """A ComfyUI JSON frame ``{"type": kind, "data": data}`` as compact text."""
-    return json.dumps({"type": kind, "data": data}, separators=(",", ":"))
+    """A ComfyUI JSON frame ``{"type": kind, "data": data}`` as compact text.
+
+    Values JSON cannot hold (a node may put any object in its ``ui``) are sent as their ``str``.
+    """
+    return json.dumps({"type": kind, "data": data}, separators=(",", ":"), default=str)
 
 
 @dataclass(slots=True)

@@ -36,9 +36,14 @@ async def post_prompt(request: web.Request) -> web.Response:
     body = await read_json_object(request, max_depth=state.config.max_json_depth)
     for hook in state.on_prompt:
         try:
-            body = hook(body)
+            changed = hook(body)
         except Exception:
             log.exception("an on_prompt hook failed; the prompt is used as sent")
+            continue
+        if isinstance(changed, dict):
+            body = changed
+        else:
+            log.warning("on_prompt hook %r returned %s, not the body; ignored", hook, type(changed).__name__)
     warnings: list[str] = []
     if "prompt" not in body and _is_editor(body):
         body = {"prompt": body}

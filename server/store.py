@@ -173,7 +173,12 @@ class JobStore:
     ) -> Future[None]:
         """Move a job into history (``state`` is one of :data:`FINISHED_STATES`), pruning the oldest."""
         assert state in FINISHED_STATES, state
-        texts = (json.dumps(outputs), json.dumps(meta), json.dumps(messages))
+        # a node may put any object in its ui: store what JSON cannot hold as its str
+        texts = (
+            json.dumps(outputs, default=str),
+            json.dumps(meta, default=str),
+            json.dumps(messages, default=str),
+        )
 
         def write(conn: sqlite3.Connection) -> None:
             self._history_seq += 1

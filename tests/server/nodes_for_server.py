@@ -54,4 +54,14 @@ class Save(Node):
         return Outputs(ui={"images": [{"filename": name, "subfolder": "", "type": "output"}]})
 
 
-SERVER_TEST_NODES = [Sleep, Fail, Save]
+@node("ServerTestOddUi", category="testing", output_node=True)
+class OddUi(Node):
+    """An output node whose ``ui`` holds something JSON cannot (a set)."""
+
+    value: AnyValue = Input()
+
+    def run(self, ctx: NodeContext) -> Outputs:
+        return Outputs(ui={"text": [{"odd"}]})
+
+
+SERVER_TEST_NODES = [Sleep, Fail, Save, OddUi]

@@ -190,3 +190,19 @@ async def test_jobs_listing_and_detail(server):
     assert cancel_one == (200, {"cancelled": [pending[1]["prompt_id"]]})
     assert cancel_many == (200, {"cancelled": [running[1]["prompt_id"]]})
     assert {j["id"] for j in after["jobs"]} == {pending[1]["prompt_id"], running[1]["prompt_id"]}
+
+
+async def test_ui_values_json_cannot_hold_are_sent_as_text(server):
+    prompt = {
+        "1": {"class_type": "PrimitiveInt", "inputs": {"value": 1}},
+        "2": {"class_type": "ServerTestOddUi", "inputs": {"value": ["1", 0]}},
+    }
+    async with aiohttp.ClientSession(server.url) as session:
+        ws = await connect(session)
+        _, reply = await post(session, "/prompt", {"prompt": prompt, "client_id": ws.sid})
+        messages = await ws.until_done(reply["prompt_id"])
+        _, history = await get(session, f"/history/{reply['prompt_id']}")
+    executed = next(m for m in messages if m["type"] == "executed")
+    assert executed["data"]["output"] == {"text": ["{'odd'}"]}
+    entry = history[reply["prompt_id"]]
+    assert entry["status"]["status_str"] == "success" and entry["outputs"]["2"] == {"text": ["{'odd'}"]}
