@@ -113,10 +113,9 @@ class Worker(threading.Thread):
             note = requeue_note(job.prompt_id, now_ms(), "the server shut down while it ran")
             state.store.requeue(job.prompt_id, note).result()
             return
-        status = {"success": "success", "error": "error", "interrupted": "interrupted"}[outcome.status]
         state.store.finish(
             job.prompt_id,
-            status,
+            outcome.status,  # "success" | "error" | "interrupted"
             outputs=outcome.outputs,
             meta={nid: wire.meta.get(nid) or _meta(nid) for nid in outcome.outputs},
             messages=[*job.notes, *wire.messages],
