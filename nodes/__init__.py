@@ -12,6 +12,8 @@ MODULES = (
     "primitives",
     "image_basic",
     "preview_any",
+    "conditioning",
+    "sampling",
 )
 
 
