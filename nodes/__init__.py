@@ -14,6 +14,11 @@ MODULES = (
     "preview_any",
     "conditioning",
     "sampling",
+    "latent",
+    "vae",
+    "image_load",
+    "image_save",
+    "image_scale",
 )
 
 
