@@ -182,6 +182,8 @@ def sample(
     step_kwargs = _stochastic_kwargs(prepared, seed, batch, groups)
     prediction = model.schedule.prediction_type
 
+    clean: torch.Tensor | None = None
+
     def known(level: float) -> torch.Tensor:
         return levels.to_space(x0 + noise * level, level)
 
@@ -195,8 +197,8 @@ def sample(
             output = guider(
                 scheduler.scale_model_input(x, timestep), timestep, step=index // order, total=steps, call=index, sigma=sigma
             )
-            first_call = (index - begin) % order == 0
-            clean = predicted_clean(output, x, sigma, levels.ve, prediction) if (preview and first_call) else None
+            if preview and (index - begin) % order == 0:  # the step's first evaluation is its estimate
+                clean = predicted_clean(output, x, sigma, levels.ve, prediction)
             if index == last_call:
                 x, sigma_end = predicted_clean(output, x, sigma, levels.ve, prediction), 0.0
                 _report(on_step, end - start_step, end - start_step, x if preview else None)
