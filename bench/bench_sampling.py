@@ -7,7 +7,7 @@
 2. Seconds per sampling step of an SD1.5-shaped UNet (the real SD1.5 UNet config below, random weights built in
    memory, never downloaded) at a 64x64 latent (512 px), batch 2 (CFG), in fp32 and bf16.
 
-Run: python bench/bench_sampling.py [--skip-sd15] [--runs N]
+Run: python bench/bench_sampling.py [--skip-sd15] [--runs N] [--threads N]
 """
 
 from __future__ import annotations
@@ -234,8 +234,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-sd15", action="store_true")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     compare(args.runs)
     if not args.skip_sd15:
