@@ -13,6 +13,13 @@ MODULES = (
     "primitives",
     "image_basic",
     "preview_any",
+    "conditioning",
+    "sampling",
+    "latent",
+    "vae",
+    "image_load",
+    "image_save",
+    "image_scale",
 )
 
 

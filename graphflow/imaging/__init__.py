@@ -1,0 +1,1 @@
+"""Tensor image helpers for nodes: resizing (latents and pixels), VAE coding, image files."""
