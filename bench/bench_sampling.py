@@ -32,7 +32,12 @@ SD15_UNET = {
     "center_input_sample": False,
     "flip_sin_to_cos": True,
     "freq_shift": 0,
-    "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+    "down_block_types": [
+        "CrossAttnDownBlock2D",
+        "CrossAttnDownBlock2D",
+        "CrossAttnDownBlock2D",
+        "DownBlock2D",
+    ],
     "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
     "block_out_channels": [320, 640, 1280, 1280],
     "layers_per_block": 2,
@@ -72,9 +77,13 @@ def small_stack() -> tuple[Any, Any, Any]:
     torch.manual_seed(0)
     unet = UNet2DConditionModel(**SMALL_UNET).eval().requires_grad_(False)
     vae = AutoencoderKL(**SMALL_VAE).eval().requires_grad_(False)
-    text = CLIPTextModel(
-        CLIPTextConfig(hidden_size=128, intermediate_size=512, num_hidden_layers=4, num_attention_heads=4)
-    ).eval().requires_grad_(False)
+    text = (
+        CLIPTextModel(
+            CLIPTextConfig(hidden_size=128, intermediate_size=512, num_hidden_layers=4, num_attention_heads=4)
+        )
+        .eval()
+        .requires_grad_(False)
+    )
     return unet, vae, text
 
 
@@ -199,8 +208,12 @@ def compare(runs: int) -> None:
         ours_times.append(ours())
         theirs_times.append(theirs())
     a, b = statistics.median(ours_times), statistics.median(theirs_times)
-    print(f"txt2img {SIZE}px, {STEPS} steps, small SD-shaped model ({sum(p.numel() for p in unet.parameters()) / 1e6:.0f}M UNet params)")
-    print(f"  graphflow graph (Executor): {a:.3f} s   StableDiffusionPipeline: {b:.3f} s   ratio {a / b:.3f}x")
+    print(
+        f"txt2img {SIZE}px, {STEPS} steps, small SD-shaped model ({sum(p.numel() for p in unet.parameters()) / 1e6:.0f}M UNet params)"
+    )
+    print(
+        f"  graphflow graph (Executor): {a:.3f} s   StableDiffusionPipeline: {b:.3f} s   ratio {a / b:.3f}x"
+    )
 
 
 def sd15_step_seconds(dtype: torch.dtype, steps: int = 2) -> float:
@@ -244,7 +257,9 @@ def main() -> None:
     if not args.skip_sd15:
         for dtype in (torch.float32, torch.bfloat16):
             seconds = sd15_step_seconds(dtype)
-            print(f"SD1.5-shaped UNet, 64x64 latent, batch 2 (CFG), {str(dtype).replace('torch.', '')}: {seconds:.2f} s/step")
+            print(
+                f"SD1.5-shaped UNet, 64x64 latent, batch 2 (CFG), {str(dtype).replace('torch.', '')}: {seconds:.2f} s/step"
+            )
 
 
 if __name__ == "__main__":

@@ -53,7 +53,9 @@ class Input:
         min, max: inclusive bounds, checked at validation. step: the editor's increment (not checked).
         multiline: a STRING shown as a text area. options: a combo's values, or ``f(runtime) -> values``.
         tooltip: hover text in the editor. optional: the input may be left unconnected/absent.
-        lazy: evaluated only if ``needs()`` asks for it. ui: other front-end hints, e.g.
+        lazy: evaluated only if ``needs()`` asks for it. checked_by_node: the node's ``validate`` hook
+        judges this value, so the built-in range and choice checks are skipped (ComfyUI does this for inputs
+        named in VALIDATE_INPUTS). ui: other front-end hints, e.g.
         ``{"display": "color", "control_after_generate": True, "round": 0.01, "image_upload": True}``.
     """
 
@@ -84,11 +86,12 @@ class Input:
         tooltip: str | None = None,
         optional: bool = False,
         lazy: bool = False,
+        checked_by_node: bool = False,
         ui: Mapping[str, Any] | None = None,
     ) -> None:
         self.default, self.type, self.min, self.max, self.step = default, type, min, max, step
         self.multiline, self.options, self.tooltip, self.optional = multiline, options, tooltip, optional
-        self.lazy, self.ui = lazy, dict(ui or {})
+        self.lazy, self.checked_by_node, self.ui = lazy, checked_by_node, dict(ui or {})
 
     def to_spec(self, name: str, annotation: Any) -> InputSpec:
         type_name, literal_choices = _type_from_annotation(annotation, self.type)
@@ -110,7 +113,14 @@ class Input:
             opts["lazy"] = True
         if self.tooltip:
             opts["tooltip"] = self.tooltip
-        return InputSpec(name, type_name, required=not self.optional, options=opts, choices=choices)
+        return InputSpec(
+            name,
+            type_name,
+            required=not self.optional,
+            options=opts,
+            choices=choices,
+            check_values=not self.checked_by_node,
+        )
 
 
 class Output:

@@ -62,7 +62,13 @@ class CLIPTextEncode(Node):
         return ConditioningOutput([[cond, {"pooled_output": pooled}]])
 
 
-@node("CLIPSetLastLayer", display_name="CLIP Set Last Layer", category="conditioning", python_module="nodes", description="")
+@node(
+    "CLIPSetLastLayer",
+    display_name="CLIP Set Last Layer",
+    category="conditioning",
+    python_module="nodes",
+    description="",
+)
 class CLIPSetLastLayer(Node):
     """Choose which CLIP layer prompts are read from: -1 the last, -2 the penultimate ("clip skip 2")."""
 
@@ -114,4 +120,6 @@ class ConditioningSetArea(Node):
     def run(self, ctx: NodeContext) -> ConditioningOutput:
         area = (self.height // 8, self.width // 8, self.y // 8, self.x // 8)
         extra = {"area": area, "strength": self.strength, "set_area_to_bounds": False}
-        return ConditioningOutput([[embedding, {**options, **extra}] for embedding, options in self.conditioning])
+        return ConditioningOutput(
+            [[embedding, {**options, **extra}] for embedding, options in self.conditioning]
+        )

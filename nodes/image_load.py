@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,18 +29,6 @@ def _input_files(runtime: Runtime) -> list[str]:
     return list_files(runtime.paths.input, images_only=False)
 
 
-def _checked_by_node(*names: str):
-    """Let the node's ``validate`` judge these combo values (annotated names are not in the list), as
-    ComfyUI does for inputs named in VALIDATE_INPUTS."""
-
-    def adjust(cls: Any) -> Any:
-        inputs = tuple(replace(s, check_values=False) if s.name in names else s for s in cls.spec.inputs)
-        cls.spec = replace(cls.spec, inputs=inputs)
-        return cls
-
-    return adjust
-
-
 class _ImageFile:
     """Shared hooks: the file must exist; its content hash is the fingerprint, so a replaced file re-runs."""
 
@@ -57,12 +44,11 @@ class _ImageFile:
         return file_sha256(path) if path is not None else float("nan")
 
 
-@_checked_by_node("image")
 @node("LoadImage", display_name="Load Image", category="image", python_module="nodes", description="")
 class LoadImage(_ImageFile, Node):
     """Load an image (all frames of an animation, batched) and its mask (1 - alpha, or 64x64 zeros)."""
 
-    image: str = Input(options=_input_images, ui={"image_upload": True})
+    image: str = Input(options=_input_images, checked_by_node=True, ui={"image_upload": True})
 
     def run(self, ctx: NodeContext) -> ImageAndMask:
         return ImageAndMask(*load_image(annotated_path(ctx.paths, self.image)))
@@ -71,12 +57,17 @@ class LoadImage(_ImageFile, Node):
 CHANNELS = ("alpha", "red", "green", "blue")
 
 
-@_checked_by_node("image")
-@node("LoadImageMask", display_name="Load Image (as Mask)", category="mask", python_module="nodes", description="")
+@node(
+    "LoadImageMask",
+    display_name="Load Image (as Mask)",
+    category="mask",
+    python_module="nodes",
+    description="",
+)
 class LoadImageMask(_ImageFile, Node):
     """One channel of an image file as a MASK ``[1, H, W]``; ``alpha`` is inverted (1 - a)."""
 
-    image: str = Input(options=_input_files, ui={"image_upload": True})
+    image: str = Input(options=_input_files, checked_by_node=True, ui={"image_upload": True})
     channel: str = Input(options=CHANNELS)
 
     def run(self, ctx: NodeContext) -> MaskOutput:
@@ -86,7 +77,9 @@ class LoadImageMask(_ImageFile, Node):
         with PILImage.open(annotated_path(ctx.paths, self.image)) as opened:
             frame = ImageOps.exif_transpose(opened) or opened
             if frame.mode.startswith("I"):  # 16-bit: bring it to 8 bits first
-                frame = PILImage.fromarray((np.asarray(frame, dtype=np.float32) / 257.0).clip(0, 255).astype(np.uint8))
+                frame = PILImage.fromarray(
+                    (np.asarray(frame, dtype=np.float32) / 257.0).clip(0, 255).astype(np.uint8)
+                )
             frame = frame.convert("RGBA")
             band = "RGBA"[CHANNELS.index(self.channel) - 1] if self.channel != "alpha" else "A"
             values = np.asarray(frame.getchannel(band), dtype=np.float32) / 255.0

@@ -74,7 +74,9 @@ class SaveImage(Node):
     )
 
     def run(self, ctx: NodeContext) -> Outputs:
-        saved = save_images(ctx, self.images, self.filename_prefix, ctx.paths.output, "output", compress_level=4)
+        saved = save_images(
+            ctx, self.images, self.filename_prefix, ctx.paths.output, "output", compress_level=4
+        )
         return Outputs(ui={"images": saved})
 
 
@@ -94,5 +96,7 @@ class PreviewImage(Node):
 
     def run(self, ctx: NodeContext) -> Outputs:
         suffix = "".join(random.choice(string.ascii_lowercase) for _ in range(5))
-        saved = save_images(ctx, self.images, f"ComfyUI_temp_{suffix}", ctx.paths.temp, "temp", compress_level=1)
+        saved = save_images(
+            ctx, self.images, f"ComfyUI_temp_{suffix}", ctx.paths.temp, "temp", compress_level=1
+        )
         return Outputs(ui={"images": saved})

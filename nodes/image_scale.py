@@ -15,7 +15,13 @@ if TYPE_CHECKING:
 MAX_RESOLUTION = 16384
 
 
-@node("ImageScale", display_name="Upscale Image", category="image/upscaling", python_module="nodes", description="")
+@node(
+    "ImageScale",
+    display_name="Upscale Image",
+    category="image/upscaling",
+    python_module="nodes",
+    description="",
+)
 class ImageScale(Node):
     """Resize to ``width x height``; 0 for one side keeps the aspect ratio, both 0 leave the image as it is."""
 
@@ -35,7 +41,13 @@ class ImageScale(Node):
         return ImageOutput(pixels.movedim(1, -1).clamp(0.0, 1.0))
 
 
-@node("ImageScaleBy", display_name="Upscale Image By", category="image/upscaling", python_module="nodes", description="")
+@node(
+    "ImageScaleBy",
+    display_name="Upscale Image By",
+    category="image/upscaling",
+    python_module="nodes",
+    description="",
+)
 class ImageScaleBy(Node):
     """Resize by a factor: ``round(W * scale_by) x round(H * scale_by)``."""
 

@@ -56,7 +56,9 @@ def _target_size(samples: torch.Tensor, width: int, height: int) -> tuple[int, i
     return max(1, width // DOWNSCALE), max(1, height // DOWNSCALE)
 
 
-@node("LatentUpscale", display_name="Upscale Latent", category="latent", python_module="nodes", description="")
+@node(
+    "LatentUpscale", display_name="Upscale Latent", category="latent", python_module="nodes", description=""
+)
 class LatentUpscale(Node):
     """Resize latents to a pixel size (/8 in latent units); 0 for one side keeps the aspect ratio, both 0
     leave the latent as it is. ``center`` crops to the new aspect ratio first."""
@@ -72,10 +74,18 @@ class LatentUpscale(Node):
             return LatentOutput(dict(self.samples))
         samples = self.samples["samples"]
         latent_w, latent_h = _target_size(samples, self.width, self.height)
-        return LatentOutput({**self.samples, "samples": resize(samples, latent_w, latent_h, self.upscale_method, self.crop)})
+        return LatentOutput(
+            {**self.samples, "samples": resize(samples, latent_w, latent_h, self.upscale_method, self.crop)}
+        )
 
 
-@node("LatentUpscaleBy", display_name="Upscale Latent By", category="latent", python_module="nodes", description="")
+@node(
+    "LatentUpscaleBy",
+    display_name="Upscale Latent By",
+    category="latent",
+    python_module="nodes",
+    description="",
+)
 class LatentUpscaleBy(Node):
     """Resize latents by a factor: ``round(W * scale_by) x round(H * scale_by)`` latent pixels."""
 
@@ -96,7 +106,13 @@ def _batched_mask(mask: torch.Tensor, batch: int) -> torch.Tensor:
     return mask[:batch]
 
 
-@node("LatentFromBatch", display_name="Latent From Batch", category="latent/batch", python_module="nodes", description="")
+@node(
+    "LatentFromBatch",
+    display_name="Latent From Batch",
+    category="latent/batch",
+    python_module="nodes",
+    description="",
+)
 class LatentFromBatch(Node):
     """Take rows ``batch_index .. batch_index + length - 1``. The rows keep their original ``batch_index`` so a
     sampler gives them the noise they had in the whole batch."""
@@ -113,14 +129,24 @@ class LatentFromBatch(Node):
         mask = self.samples.get("noise_mask")
         if mask is not None:
             out["noise_mask"] = (
-                mask.clone() if mask.shape[0] == 1 else _batched_mask(mask, samples.shape[0])[start : start + length].clone()
+                mask.clone()
+                if mask.shape[0] == 1
+                else _batched_mask(mask, samples.shape[0])[start : start + length].clone()
             )
         previous = self.samples.get("batch_index")
-        out["batch_index"] = list(previous[start : start + length]) if previous else list(range(start, start + length))
+        out["batch_index"] = (
+            list(previous[start : start + length]) if previous else list(range(start, start + length))
+        )
         return LatentOutput(out)
 
 
-@node("RepeatLatentBatch", display_name="Repeat Latent Batch", category="latent/batch", python_module="nodes", description="")
+@node(
+    "RepeatLatentBatch",
+    display_name="Repeat Latent Batch",
+    category="latent/batch",
+    python_module="nodes",
+    description="",
+)
 class RepeatLatentBatch(Node):
     """Repeat the batch ``amount`` times; batched noise masks repeat with it and ``batch_index`` continues
     with new positions."""
@@ -137,11 +163,19 @@ class RepeatLatentBatch(Node):
         indices = self.samples.get("batch_index")
         if indices:
             span = max(indices) - min(indices) + 1
-            out["batch_index"] = list(indices) + [i + k * span for k in range(1, self.amount) for i in indices]
+            out["batch_index"] = list(indices) + [
+                i + k * span for k in range(1, self.amount) for i in indices
+            ]
         return LatentOutput(out)
 
 
-@node("SetLatentNoiseMask", display_name="Set Latent Noise Mask", category="latent/inpaint", python_module="nodes", description="")
+@node(
+    "SetLatentNoiseMask",
+    display_name="Set Latent Noise Mask",
+    category="latent/inpaint",
+    python_module="nodes",
+    description="",
+)
 class SetLatentNoiseMask(Node):
     """Attach a mask: the sampler then only changes the masked (1) region of the latent."""
 

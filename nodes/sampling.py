@@ -19,7 +19,9 @@ class DenoisedLatent(Outputs):
     latent: Latent = Output(name="LATENT", tooltip="The denoised latent.")
 
 
-def run_sampler(ctx: NodeContext, model: Any, latent: dict[str, Any], positive: Any, negative: Any, **options: Any) -> dict:
+def run_sampler(
+    ctx: NodeContext, model: Any, latent: dict[str, Any], positive: Any, negative: Any, **options: Any
+) -> dict:
     """Sample with progress (and a live preview when enabled) reported every step; returns the new LATENT."""
     from graphflow.sampling.loop import StepReport, sample
     from graphflow.sampling.preview import latent_preview, previews_enabled
@@ -49,7 +51,11 @@ class KSampler(Node):
 
     model: Model = Input(tooltip="The model used for denoising the input latent.")
     seed: int = Input(
-        0, min=0, max=MAX_SEED, ui={"control_after_generate": True}, tooltip="The random seed used for creating the noise."
+        0,
+        min=0,
+        max=MAX_SEED,
+        ui={"control_after_generate": True},
+        tooltip="The random seed used for creating the noise.",
     )
     steps: int = Input(20, min=1, max=10000, tooltip="The number of steps used in the denoising process.")
     cfg: float = Input(
@@ -69,9 +75,12 @@ class KSampler(Node):
         tooltip="The algorithm used when sampling, this can affect the quality, speed, and style of the generated output.",
     )
     scheduler: str = Input(
-        options=SCHEDULER_NAMES, tooltip="The scheduler controls how noise is gradually removed to form the image."
+        options=SCHEDULER_NAMES,
+        tooltip="The scheduler controls how noise is gradually removed to form the image.",
     )
-    positive: Conditioning = Input(tooltip="The conditioning describing the attributes you want to include in the image.")
+    positive: Conditioning = Input(
+        tooltip="The conditioning describing the attributes you want to include in the image."
+    )
     negative: Conditioning = Input(
         tooltip="The conditioning describing the attributes you want to exclude from the image."
     )
@@ -109,7 +118,13 @@ class KSampler(Node):
         return DenoisedLatent(latent)
 
 
-@node("KSamplerAdvanced", display_name="KSampler (Advanced)", category="sampling", python_module="nodes", description="")
+@node(
+    "KSamplerAdvanced",
+    display_name="KSampler (Advanced)",
+    category="sampling",
+    python_module="nodes",
+    description="",
+)
 class KSamplerAdvanced(Node):
     """KSampler with explicit control of the schedule slice: run steps ``start_at_step`` .. ``end_at_step`` of a
     ``steps``-step schedule, optionally without adding noise and returning the leftover noise (for chaining a

@@ -99,4 +99,6 @@ class VAEEncodeForInpaint(Node):
         mask = mask[..., top : top + pixels.shape[1], left : left + pixels.shape[2]].round()
         keep = (1.0 - mask).movedim(1, -1)
         pixels = (pixels - 0.5) * keep + 0.5
-        return LatentOutput({"samples": encode(self.vae, pixels), "noise_mask": grow_mask(mask, self.grow_mask_by)})
+        return LatentOutput(
+            {"samples": encode(self.vae, pixels), "noise_mask": grow_mask(mask, self.grow_mask_by)}
+        )

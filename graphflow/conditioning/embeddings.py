@@ -53,7 +53,9 @@ def vectors_from_state(data: Mapping[str, Any], path: Path) -> dict[str, torch.T
     tensors = [v for v in data.values() if isinstance(v, torch.Tensor)]
     if len(tensors) == 1:
         return {"": _matrix(tensors[0], path)}
-    raise EmbeddingError(f"{path.name}: not a textual-inversion embedding (keys: {', '.join(map(str, data))[:200]})")
+    raise EmbeddingError(
+        f"{path.name}: not a textual-inversion embedding (keys: {', '.join(map(str, data))[:200]})"
+    )
 
 
 def read_embedding_file(path: Path) -> dict[str, torch.Tensor]:

@@ -68,7 +68,9 @@ def _embedding_vectors(model: Any, overrides: dict[tuple[int, int], torch.Tensor
         handle.remove()
 
 
-def _run_clip(part: TextEncoderPart, chunks: Sequence[TokenChunk], layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _run_clip(
+    part: TextEncoderPart, chunks: Sequence[TokenChunk], layer: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Hidden states ``[k, 77, width]`` of the chosen layer and pooled outputs ``[k, P]``."""
     model = part.model
     device = next(model.parameters()).device

@@ -101,4 +101,3 @@ def tokenize(
 ) -> list[TokenChunk]:
     """Chunks for one encoder. ``vectors_for(name)`` gives an embedding's ``[n, width]`` rows or None."""
     return chunk_tokens(_token_groups(pieces, tokenizer, vectors_for), pad_token_id)
-

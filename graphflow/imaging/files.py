@@ -30,7 +30,8 @@ def list_files(folder: Path, images_only: bool) -> list[str]:
     names = [
         entry.name
         for entry in os.scandir(folder)
-        if entry.is_file() and not entry.name.startswith(".")
+        if entry.is_file()
+        and not entry.name.startswith(".")
         and (not images_only or entry.name.lower().endswith(IMAGE_EXTENSIONS))
     ]
     return sorted(names)
@@ -102,7 +103,9 @@ def load_image(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
             images.append(torch.from_numpy(_as_rgb_float(frame).copy()))
             alpha = _alpha(frame)
             masks.append(
-                torch.from_numpy(1.0 - alpha) if alpha is not None else torch.zeros(EMPTY_MASK_SIZE, EMPTY_MASK_SIZE)
+                torch.from_numpy(1.0 - alpha)
+                if alpha is not None
+                else torch.zeros(EMPTY_MASK_SIZE, EMPTY_MASK_SIZE)
             )
     if len({m.shape for m in masks}) > 1:  # some frames had alpha and some not: give all full-size masks
         masks = [m if m.shape == images[0].shape[:2] else torch.zeros(images[0].shape[:2]) for m in masks]

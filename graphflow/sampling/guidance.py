@@ -70,7 +70,9 @@ def _area(options: Mapping[str, Any], full_h: int, full_w: int) -> Area | None:
     return (max(min(height, full_h - y), 0), max(min(width, full_w - x), 0), y, x)
 
 
-def _sdxl_inputs(options: Mapping[str, Any], pooled: Any, full_h: int, full_w: int) -> dict[str, torch.Tensor]:
+def _sdxl_inputs(
+    options: Mapping[str, Any], pooled: Any, full_h: int, full_w: int
+) -> dict[str, torch.Tensor]:
     if pooled is None:
         raise ValueError(
             "this is an SDXL model but the conditioning has no pooled_output; encode the prompt with the "
@@ -86,7 +88,10 @@ def _sdxl_inputs(options: Mapping[str, Any], pooled: Any, full_h: int, full_w: i
         options.get("target_height", height),
         options.get("target_width", width),
     ]
-    return {"text_embeds": torch.as_tensor(pooled).float().reshape(1, -1), "time_ids": torch.tensor([values]).float()}
+    return {
+        "text_embeds": torch.as_tensor(pooled).float().reshape(1, -1),
+        "time_ids": torch.tensor([values]).float(),
+    }
 
 
 def prepare_entries(
@@ -172,7 +177,9 @@ class Guider:
         jobs = []
         for unconditional, per_row in sides:
             if len(per_row) not in (1, batch):
-                raise ValueError(f"expected 1 or {batch} conditionings (one per latent row), got {len(per_row)}")
+                raise ValueError(
+                    f"expected 1 or {batch} conditionings (one per latent row), got {len(per_row)}"
+                )
             for index, conditioning in enumerate(per_row):
                 rows = tuple(range(batch)) if len(per_row) == 1 else (index,)
                 for entry in prepare_entries(conditioning, latent_hw, device, self.dtype, sdxl):
@@ -182,7 +189,9 @@ class Guider:
             raise ValueError("the positive conditioning is empty (no entry covers the latent)")
         self.calls = _plan(jobs)
 
-    def __call__(self, x_in: torch.Tensor, timestep: Any, *, step: int, total: int, call: int, sigma: float) -> torch.Tensor:
+    def __call__(
+        self, x_in: torch.Tensor, timestep: Any, *, step: int, total: int, call: int, sigma: float
+    ) -> torch.Tensor:
         sums = {u: torch.zeros_like(x_in) for u in (False, True)}
         counts = {u: torch.zeros_like(x_in[:, :1]) for u in (False, True)}
         for jobs in self.calls:

@@ -83,7 +83,9 @@ class Levels:
         return x if self.ve else x * math.sqrt(1.0 + sigma * sigma)
 
 
-def predicted_clean(output: torch.Tensor, x: torch.Tensor, sigma: float, ve: bool, prediction_type: str) -> torch.Tensor:
+def predicted_clean(
+    output: torch.Tensor, x: torch.Tensor, sigma: float, ve: bool, prediction_type: str
+) -> torch.Tensor:
     """The model's estimate of the clean latent from its output at level ``sigma``."""
     norm = math.sqrt(1.0 + sigma * sigma)
     x_vp = x / norm if ve else x
@@ -107,7 +109,9 @@ def latent_mask(noise_mask: Any, batch: int, height: int, width: int, device: An
     return mask[:batch].to(device)
 
 
-def _stochastic_kwargs(prepared: PreparedScheduler, seed: int, batch: int, groups: Sequence[int] | None) -> dict:
+def _stochastic_kwargs(
+    prepared: PreparedScheduler, seed: int, batch: int, groups: Sequence[int] | None
+) -> dict:
     if not prepared.recipe.stochastic:
         return {}
     if "generator" not in inspect.signature(prepared.scheduler.step).parameters:
@@ -163,7 +167,12 @@ def sample(
     )
     step_seed = (seed + 1) & SEED_MASK
     prepared = build_scheduler(
-        sampler_name, scheduler_name, model.schedule, steps, step_seed, row_seeds(seed, groups) if groups else None
+        sampler_name,
+        scheduler_name,
+        model.schedule,
+        steps,
+        step_seed,
+        row_seeds(seed, groups) if groups else None,
     )
     scheduler, order = prepared.scheduler, prepared.order
     end = steps if end_step is None else min(end_step, steps)
@@ -195,7 +204,12 @@ def sample(
             if mask is not None:
                 x = known(sigma) * (1 - mask) + x * mask
             output = guider(
-                scheduler.scale_model_input(x, timestep), timestep, step=index // order, total=steps, call=index, sigma=sigma
+                scheduler.scale_model_input(x, timestep),
+                timestep,
+                step=index // order,
+                total=steps,
+                call=index,
+                sigma=sigma,
             )
             if preview and (index - begin) % order == 0:  # the step's first evaluation is its estimate
                 clean = predicted_clean(output, x, sigma, levels.ve, prediction)
@@ -212,7 +226,9 @@ def sample(
     return (x / model.latent_scale).float().cpu()
 
 
-def _report(on_step: Callable[[StepReport], None] | None, done: int, total: int, clean: torch.Tensor | None) -> None:
+def _report(
+    on_step: Callable[[StepReport], None] | None, done: int, total: int, clean: torch.Tensor | None
+) -> None:
     if on_step is not None:
         on_step(StepReport(done, total, clean[0].detach().float().cpu() if clean is not None else None))
 

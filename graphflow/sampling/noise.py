@@ -44,7 +44,9 @@ def initial_noise(
         return torch.randn(shape, generator=generator, dtype=torch.float32)
     if len(batch_index) != shape[0]:
         raise ValueError(f"batch_index has {len(batch_index)} entries for {shape[0]} latent rows")
-    rows = [torch.randn(row_shape, generator=generator, dtype=torch.float32) for _ in range(max(batch_index) + 1)]
+    rows = [
+        torch.randn(row_shape, generator=generator, dtype=torch.float32) for _ in range(max(batch_index) + 1)
+    ]
     return torch.cat([rows[i] for i in batch_index])
 
 

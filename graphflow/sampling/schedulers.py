@@ -56,7 +56,9 @@ _DPMPP_3M_SDE = {"algorithm_type": "sde-dpmsolver++", "solver_order": 3}
 # In ComfyUI's order (comfy/samplers.py KSAMPLER_NAMES + ddim, uni_pc, uni_pc_bh2), implemented ones only.
 SAMPLERS: dict[str, SamplerRecipe] = {
     "euler": SamplerRecipe("EulerDiscreteScheduler", "ve"),
-    "euler_ancestral": SamplerRecipe("EulerAncestralDiscreteScheduler", "ve", stochastic=True, sigma_options=False),
+    "euler_ancestral": SamplerRecipe(
+        "EulerAncestralDiscreteScheduler", "ve", stochastic=True, sigma_options=False
+    ),
     "heun": SamplerRecipe("HeunDiscreteScheduler", "ve"),
     "dpm_2": SamplerRecipe("KDPM2DiscreteScheduler", "ve"),
     "dpm_2_ancestral": SamplerRecipe("KDPM2AncestralDiscreteScheduler", "ve", stochastic=True),
@@ -69,14 +71,22 @@ SAMPLERS: dict[str, SamplerRecipe] = {
     "dpmpp_3m_sde": SamplerRecipe(_DPMPP, "vp", _DPMPP_3M_SDE, stochastic=True),
     "dpmpp_3m_sde_gpu": SamplerRecipe(_DPMPP, "vp", _DPMPP_3M_SDE, stochastic=True),
     "ddpm": SamplerRecipe(
-        "DDPMScheduler", "vp", {"clip_sample": False, "variance_type": "fixed_small"}, True, sigma_options=False
+        "DDPMScheduler",
+        "vp",
+        {"clip_sample": False, "variance_type": "fixed_small"},
+        True,
+        sigma_options=False,
     ),
     "deis": SamplerRecipe("DEISMultistepScheduler", "vp", {"algorithm_type": "deis", "solver_order": 3}),
-    "ddim": SamplerRecipe("DDIMScheduler", "vp", {"clip_sample": False, "set_alpha_to_one": True}, sigma_options=False),
+    "ddim": SamplerRecipe(
+        "DDIMScheduler", "vp", {"clip_sample": False, "set_alpha_to_one": True}, sigma_options=False
+    ),
     # bh1 stepping to sigma 0 divides by zero in diffusers; ending at sigma_min lets the loop's final
     # "return the denoised estimate" step finish it instead.
     "uni_pc": SamplerRecipe(
-        "UniPCMultistepScheduler", "vp", {"solver_type": "bh1", "solver_order": 3, "final_sigmas_type": "sigma_min"}
+        "UniPCMultistepScheduler",
+        "vp",
+        {"solver_type": "bh1", "solver_order": 3, "final_sigmas_type": "sigma_min"},
     ),
     "uni_pc_bh2": SamplerRecipe("UniPCMultistepScheduler", "vp", {"solver_type": "bh2", "solver_order": 3}),
 }
@@ -176,7 +186,9 @@ def _normal_timesteps(num_train_timesteps: int, steps: int) -> list[int]:
     return list(dict.fromkeys(points.tolist()))
 
 
-def _borrow_euler_levels(scheduler: Any, recipe: SamplerRecipe, config: Mapping[str, Any], steps: int) -> None:
+def _borrow_euler_levels(
+    scheduler: Any, recipe: SamplerRecipe, config: Mapping[str, Any], steps: int
+) -> None:
     """Give a scheduler without ``use_*_sigmas`` the noise levels an Euler scheduler computes with them."""
     from diffusers import EulerDiscreteScheduler
 
@@ -189,4 +201,3 @@ def _borrow_euler_levels(scheduler: Any, recipe: SamplerRecipe, config: Mapping[
         return
     whole = reference.timesteps.round().long().unique_consecutive()
     scheduler.set_timesteps(timesteps=whole.tolist())
-

@@ -47,7 +47,11 @@ def run_graph(runtime):
         graph, report = executor.validate(prompt)
         assert graph is not None, report
         outcome = executor.execute(
-            graph, prompt_id="p1", on_event=events.append, keep_values=keep_values, cancel=cancel,
+            graph,
+            prompt_id="p1",
+            on_event=events.append,
+            keep_values=keep_values,
+            cancel=cancel,
             extra_data=extra_data or {},
         )
         return outcome, events

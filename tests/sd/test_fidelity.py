@@ -67,14 +67,22 @@ def _run_pipeline(prepared, latents):
 
 @pytest.mark.parametrize(
     ("sampler", "scheduler"),
-    [("euler", "normal"), ("euler", "karras"), ("ddim", "ddim_uniform"), ("dpmpp_2m", "karras"), ("dpmpp_2m", "normal")],
+    [
+        ("euler", "normal"),
+        ("euler", "karras"),
+        ("ddim", "ddim_uniform"),
+        ("dpmpp_2m", "karras"),
+        ("dpmpp_2m", "normal"),
+    ],
 )
 def test_loop_matches_stable_diffusion_pipeline(sampler, scheduler):
     unet, _, _ = tiny_models.sd1_parts()
     model = DiffusionModel(unet, "sd1", NoiseSchedule(), 1.0, "tiny-unit-scale")
     prepared = build_scheduler(sampler, scheduler, model.schedule, STEPS)
     noise = torch.randn((1, 4, 8, 8), generator=torch.Generator().manual_seed(7))
-    if prepared.recipe.space == "ve":  # the pipeline multiplies by init_noise_sigma; give graphflow the product
+    if (
+        prepared.recipe.space == "ve"
+    ):  # the pipeline multiplies by init_noise_sigma; give graphflow the product
         start, pipeline_latents = noise * prepared.scheduler.init_noise_sigma, noise
     else:  # init_noise_sigma is 1; graphflow divides by sqrt(1 + sigma^2) on entry, so hand the quotient over
         sigma = Levels(prepared, model.schedule).boundary(0)

@@ -67,7 +67,9 @@ def test_unsupported_sampler_is_a_validation_error_listing_the_supported_ones(ru
     graph, report = Executor(runtime).validate(txt2img(sampler="euler_cfg_pp"))
     assert graph is None
     (problem,) = report.node_errors["3"].problems
-    assert problem.type == "value_not_in_list" and "dpmpp_2m" in problem.details and "uni_pc" in problem.details
+    assert (
+        problem.type == "value_not_in_list" and "dpmpp_2m" in problem.details and "uni_pc" in problem.details
+    )
 
 
 def test_combos_publish_exactly_the_implemented_names(runtime):
@@ -101,7 +103,9 @@ def test_object_info_matches_comfyui(runtime, class_type):
     for section, inputs in reference["input"].items():
         for name, spec in inputs.items():
             mine = ours["input"][section][name]
-            if isinstance(spec, list) and spec and isinstance(spec[0], list):  # combos: values differ by design
+            if (
+                isinstance(spec, list) and spec and isinstance(spec[0], list)
+            ):  # combos: values differ by design
                 assert isinstance(mine[0], list) and mine[1:] == spec[1:], name
             else:
                 assert mine == spec, name

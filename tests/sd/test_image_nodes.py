@@ -21,7 +21,9 @@ WORKFLOW = {"nodes": [], "links": [], "version": 0.4}
 
 
 def context(runtime, extra_data=None, prompt=None):
-    return NodeContext(runtime, "9", "9", "p", prompt or PROMPT, extra_data or {}, CancelToken(), lambda *a: None)
+    return NodeContext(
+        runtime, "9", "9", "p", prompt or PROMPT, extra_data or {}, CancelToken(), lambda *a: None
+    )
 
 
 def call(node_class, ctx, **inputs):
@@ -87,7 +89,9 @@ def test_load_image_validation_and_listing(runtime):
     info = LoadImage.spec.object_info(runtime)["input"]["required"]["image"]
     assert info == [["a.png", "b.png"], {"image_upload": True}]
     assert LoadImage.validate(runtime, image="missing.png") == {"image": "Invalid image file: missing.png"}
-    assert LoadImage.validate(runtime, image="../secret.png") == {"image": "Invalid image file: ../secret.png"}
+    assert LoadImage.validate(runtime, image="../secret.png") == {
+        "image": "Invalid image file: ../secret.png"
+    }
     assert "notes.txt" in LoadImageMask.spec.object_info(runtime)["input"]["required"]["image"][0]
 
 
@@ -144,10 +148,12 @@ def test_save_image_counter_continues_after_the_highest_existing(runtime):
 
 
 def test_save_image_substitutes_size_and_date(runtime):
-    entries = call(SaveImage, context(runtime), images=_gradient(1), filename_prefix="%year%/img_%width%x%height%").ui[
-        "images"
-    ]
-    assert re.fullmatch(r"\d{4}", entries[0]["subfolder"]) and entries[0]["filename"] == "img_24x16_00001_.png"
+    entries = call(
+        SaveImage, context(runtime), images=_gradient(1), filename_prefix="%year%/img_%width%x%height%"
+    ).ui["images"]
+    assert (
+        re.fullmatch(r"\d{4}", entries[0]["subfolder"]) and entries[0]["filename"] == "img_24x16_00001_.png"
+    )
 
 
 @pytest.mark.parametrize("prefix", ["../escape", "a/../../escape", "/etc/passwd"])
@@ -174,9 +180,13 @@ def test_preview_image_goes_to_temp(runtime):
 @pytest.mark.parametrize("method", ["nearest-exact", "bilinear", "area", "bicubic", "lanczos"])
 def test_image_scale_methods(method, runtime):
     image = _gradient(1)
-    (out,) = call(ImageScale, None, image=image, upscale_method=method, width=48, height=0, crop="disabled").outputs
+    (out,) = call(
+        ImageScale, None, image=image, upscale_method=method, width=48, height=0, crop="disabled"
+    ).outputs
     assert out.shape == (1, 32, 48, 3) and out.min() >= 0 and out.max() <= 1
-    (same,) = call(ImageScale, None, image=image, upscale_method=method, width=0, height=0, crop="disabled").outputs
+    (same,) = call(
+        ImageScale, None, image=image, upscale_method=method, width=0, height=0, crop="disabled"
+    ).outputs
     assert same is image
     (by,) = call(ImageScaleBy, None, image=image, upscale_method=method, scale_by=0.5).outputs
     assert by.shape == (1, 8, 12, 3)
@@ -185,5 +195,7 @@ def test_image_scale_methods(method, runtime):
 def test_image_scale_center_crop():
     image = torch.zeros(1, 10, 20, 3)
     image[:, :, 5:15] = 1.0  # a white middle
-    (out,) = call(ImageScale, None, image=image, upscale_method="nearest-exact", width=10, height=10, crop="center").outputs
+    (out,) = call(
+        ImageScale, None, image=image, upscale_method="nearest-exact", width=10, height=10, crop="center"
+    ).outputs
     assert out.shape == (1, 10, 10, 3) and out.eq(1).all()

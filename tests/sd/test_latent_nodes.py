@@ -33,7 +33,9 @@ def _latent(batch=1, h=8, w=12):
 @pytest.mark.parametrize("method", ["nearest-exact", "bilinear", "area", "bicubic", "bislerp"])
 def test_latent_upscale_sizes(method):
     source = _latent()
-    (out,) = call(LatentUpscale, samples=source, upscale_method=method, width=192, height=128, crop="disabled")
+    (out,) = call(
+        LatentUpscale, samples=source, upscale_method=method, width=192, height=128, crop="disabled"
+    )
     assert out["samples"].shape == (1, 4, 16, 24) and torch.isfinite(out["samples"]).all()
     (same,) = call(LatentUpscale, samples=source, upscale_method=method, width=0, height=0, crop="disabled")
     assert torch.equal(same["samples"], source["samples"])
@@ -45,9 +47,13 @@ def test_latent_upscale_sizes(method):
 
 def test_latent_upscale_center_crop_takes_the_middle():
     source = {"samples": torch.arange(12.0).repeat(1, 4, 12, 1)}  # columns 0..11
-    (out,) = call(LatentUpscale, samples=source, upscale_method="nearest-exact", width=96, height=96, crop="center")
+    (out,) = call(
+        LatentUpscale, samples=source, upscale_method="nearest-exact", width=96, height=96, crop="center"
+    )
     assert out["samples"].shape == (1, 4, 12, 12)
-    (cropped,) = call(LatentUpscale, samples=source, upscale_method="nearest-exact", width=64, height=96, crop="center")
+    (cropped,) = call(
+        LatentUpscale, samples=source, upscale_method="nearest-exact", width=64, height=96, crop="center"
+    )
     assert cropped["samples"][0, 0, 0].tolist() == [2.0, 3, 4, 5, 6, 7, 8, 9]
 
 

@@ -140,7 +140,9 @@ def test_sdxl_concatenates_both_encoders_and_pools_from_bigg():
     cond, pooled = encode_prompt(clip, "a cat")
     _, clip_l, clip_g = tiny_models.sdxl_parts()
     ids_l = torch.tensor([_chunks("a cat")[0].ids])
-    ids_g = torch.tensor([tokenize(split_words(parse_prompt("a cat")), clip_tokenizer("!"), 0, lambda n: None)[0].ids])
+    ids_g = torch.tensor(
+        [tokenize(split_words(parse_prompt("a cat")), clip_tokenizer("!"), 0, lambda n: None)[0].ids]
+    )
     assert ids_g[0, 4] == 0  # bigG pads with token 0 after the end token
     out_l = clip_l(input_ids=ids_l, output_hidden_states=True)
     out_g = clip_g(input_ids=ids_g, output_hidden_states=True)
@@ -157,7 +159,9 @@ def test_clip_text_encode_node_output_shape(runtime):
 
     ctx = NodeContext(runtime, "1", "1", "p", {}, {}, CancelToken(), lambda *a: None)
     (value,) = CLIPTextEncode.spec.runner.call(ctx, {"text": "a cat", "clip": tiny_models.sd1_clip()}).outputs
-    assert len(value) == 1 and value[0][0].shape == (1, 77, 32) and value[0][1]["pooled_output"].shape == (1, 32)
+    assert (
+        len(value) == 1 and value[0][0].shape == (1, 77, 32) and value[0][1]["pooled_output"].shape == (1, 32)
+    )
 
 
 def test_conditioning_combine_and_set_area():
@@ -165,7 +169,9 @@ def test_conditioning_combine_and_set_area():
 
     a = [[torch.zeros(1, 77, 32), {"pooled_output": None}]]
     b = [[torch.ones(1, 77, 32), {"pooled_output": None}]]
-    combined = ConditioningCombine.spec.runner.call(None, {"conditioning_1": a, "conditioning_2": b}).outputs[0]
+    combined = ConditioningCombine.spec.runner.call(None, {"conditioning_1": a, "conditioning_2": b}).outputs[
+        0
+    ]
     assert [float(c[0].mean()) for c in combined] == [0.0, 1.0]
     inputs = {"conditioning": combined, "width": 256, "height": 128, "x": 64, "y": 8, "strength": 0.7}
     placed = ConditioningSetArea.spec.runner.call(None, inputs).outputs[0]

@@ -24,7 +24,14 @@ POSITIVE, NEGATIVE = cond("a red cat"), cond("")
 
 
 def run(latent=None, **options):
-    options = {"sampler_name": "euler", "scheduler_name": "normal", "steps": 4, "cfg": 6.0, "seed": 3, **options}
+    options = {
+        "sampler_name": "euler",
+        "scheduler_name": "normal",
+        "steps": 4,
+        "cfg": 6.0,
+        "seed": 3,
+        **options,
+    }
     positive = options.pop("positive", [POSITIVE])
     negative = options.pop("negative", [NEGATIVE])
     latent = latent if latent is not None else {"samples": torch.zeros(1, 4, 8, 8)}
@@ -141,7 +148,9 @@ def test_shared_noise_groups_and_per_row_prompts(sampler):
     latent = {"samples": torch.zeros(2, 4, 8, 8)}
     same = run(latent, sampler_name=sampler, hooks=Recorder((0, 0)))
     assert torch.allclose(same[0], same[1], atol=1e-5)  # shared start and shared per-step noise
-    edited = run(latent, sampler_name=sampler, hooks=Recorder((0, 0)), positive=[POSITIVE, cond("a blue dog")])
+    edited = run(
+        latent, sampler_name=sampler, hooks=Recorder((0, 0)), positive=[POSITIVE, cond("a blue dog")]
+    )
     assert torch.allclose(edited[0], same[0], atol=1e-4)  # row 0 keeps its prompt
     assert not torch.allclose(edited[1], same[1], atol=1e-3)
 
@@ -183,7 +192,13 @@ def test_sdxl_sampling_uses_pooled_output_and_size_conditioning():
     embedding, pooled = encode_prompt(tiny_models.sdxl_clip(), "a cat")
     latent = {"samples": torch.zeros(1, 4, 8, 8)}
     options = {"sampler_name": "euler", "scheduler_name": "karras", "steps": 3, "cfg": 5.0, "seed": 1}
-    base = sample(model, latent, [[[embedding, {"pooled_output": pooled}]]], [[[embedding * 0, {"pooled_output": pooled * 0}]]], **options)
+    base = sample(
+        model,
+        latent,
+        [[[embedding, {"pooled_output": pooled}]]],
+        [[[embedding * 0, {"pooled_output": pooled * 0}]]],
+        **options,
+    )
     resized = sample(
         model,
         latent,

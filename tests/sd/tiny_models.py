@@ -86,7 +86,9 @@ def sd1_model(**schedule) -> DiffusionModel:
 
 def sd1_clip(**options) -> TextEncoder:
     _, _, text = sd1_parts()
-    part = TextEncoderPart("clip_l", clip_tokenizer(), text, END_TOKEN_ID, final_layer_norm=True, default_layer=-1)
+    part = TextEncoderPart(
+        "clip_l", clip_tokenizer(), text, END_TOKEN_ID, final_layer_norm=True, default_layer=-1
+    )
     return TextEncoder((part,), "sd1", "tiny-sd1", **options)
 
 
@@ -121,7 +123,9 @@ def sdxl_model() -> DiffusionModel:
 def sdxl_clip(**options) -> TextEncoder:
     _, clip_l, clip_g = sdxl_parts()
     parts = (
-        TextEncoderPart("clip_l", clip_tokenizer(), clip_l, END_TOKEN_ID, final_layer_norm=False, default_layer=-2),
+        TextEncoderPart(
+            "clip_l", clip_tokenizer(), clip_l, END_TOKEN_ID, final_layer_norm=False, default_layer=-2
+        ),
         TextEncoderPart(
             "clip_g", clip_tokenizer("!"), clip_g, 0, final_layer_norm=False, default_layer=-2, pooled=True
         ),
