@@ -60,6 +60,7 @@ class Input:
     """
 
     __slots__ = (
+        "checked_by_node",
         "default",
         "lazy",
         "max",
