@@ -8,10 +8,12 @@ containment. Nothing here creates directories at import time; :meth:`Paths.ensur
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 FOLDER_KINDS = ("input", "output", "temp")
+EXAMPLE_INPUTS = Path(__file__).resolve().parent / "data" / "inputs"
 
 
 class UnsafePathError(ValueError):
@@ -97,7 +99,16 @@ class Paths:
         return getattr(self, kind)
 
     def ensure(self) -> Paths:
-        """Create the working folders (called by the CLI and server at start, never on import)."""
+        """Create the working folders (called by the CLI and server at start, never on import).
+
+        ``input/`` gets graphflow's example images the first time, so the shipped img2img and inpainting
+        workflows run as they are; a file the user put there under the same name is never overwritten.
+        """
         for path in (self.input, self.output, self.temp, self.user):
             path.mkdir(parents=True, exist_ok=True)
+        if EXAMPLE_INPUTS.is_dir():
+            for example in EXAMPLE_INPUTS.iterdir():
+                target = self.input / example.name
+                if example.suffix == ".png" and not target.exists():
+                    shutil.copyfile(example, target)
         return self
