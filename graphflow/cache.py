@@ -1,69 +1,13 @@
-"""Content-addressed cache keys and the budgeted LRU store of node results.
-
-A node's key is a 128-bit digest of its type and version, its constant inputs, the *keys* of the nodes
-feeding it (with output slots), its fingerprint, and — only for non-idempotent nodes — its id. Because
-upstream keys are themselves digests, computing every key of a prompt is linear in its size, and an
-identical subgraph hits the cache whatever its node ids and whichever prompt it came from.
-"""
+"""The budgeted LRU store of node results, keyed by the content-addressed keys of ``graphflow.keys``."""
 
 from __future__ import annotations
 
-import math
 import threading
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from hashlib import blake2b
 from typing import Any
 
 _SCALAR_TYPES = (str, int, bool, type(None))
-
-
-def canonical(value: Any) -> str:
-    """A deterministic text form of a JSON-like value; anything else gets a one-off token.
-
-    One-off tokens (also used for NaN) make a key that never matches, so values that cannot be compared
-    safely are never served from cache.
-    """
-    kind = type(value)
-    if kind in _SCALAR_TYPES:
-        return repr(value)
-    if kind is float:
-        return repr(value) if math.isfinite(value) or math.isinf(value) else f"<nan {uuid.uuid4().hex}>"
-    if kind in (list, tuple):
-        return "[" + ",".join(canonical(item) for item in value) + "]"
-    if kind is dict:
-        try:
-            items = sorted(value.items())
-        except TypeError:
-            return f"<unsortable {uuid.uuid4().hex}>"
-        return "{" + ",".join(f"{canonical(k)}:{canonical(v)}" for k, v in items) + "}"
-    return f"<object {uuid.uuid4().hex}>"
-
-
-def node_key(
-    class_type: str,
-    version: str,
-    constant_parts: dict[str, str],
-    upstream: list[tuple[str, bytes, int]],
-    fingerprint_part: str | None = None,
-    unique_id: str | None = None,
-) -> bytes:
-    """The cache key of one node.
-
-    ``constant_parts`` maps input name → :func:`canonical` text of its value; ``upstream`` lists
-    (input name, source key, source slot); ``fingerprint_part`` is the canonical fingerprint, if any.
-    """
-    parts = [class_type, version]
-    if constant_parts:
-        parts.extend(f"{name}={constant_parts[name]}" for name in sorted(constant_parts))
-    if upstream:
-        parts.extend(f"{name}<{key.hex()}:{slot}" for name, key, slot in sorted(upstream))
-    if fingerprint_part is not None:
-        parts.append(f"fp={fingerprint_part}")
-    if unique_id is not None:
-        parts.append(f"id={unique_id}")
-    return blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 _SKIP, _TENSOR, _ARRAY, _OWN, _CONTAINER = range(5)

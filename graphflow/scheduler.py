@@ -17,16 +17,12 @@ Nothing recurses over the graph, so depth is limited only by memory.
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
-import traceback as tb
 from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
-from graphflow.cache import CacheEntry, ResultCache, canonical, node_key, value_nbytes
+from graphflow.cache import CacheEntry, ResultCache, value_nbytes
 from graphflow.calls import call_arguments, merge_results
 from graphflow.context import CancelToken, Interrupted, NodeContext, Runtime
 from graphflow.errors import ValidationReport
@@ -42,29 +38,13 @@ from graphflow.events import (
     Progress,
 )
 from graphflow.expansion import Expansion, expand
+from graphflow.failures import failure_event
+from graphflow.gc_pause import gc_paused
 from graphflow.graph import Graph, GraphNode, ValidationMemo, validate_prompt
+from graphflow.keys import KeyMemo, compute_keys
+from graphflow.outcome import RunOutcome
 from graphflow.reasons import KeyParts, ReasonBook
 from graphflow.values import ExecutionBlocker, NodeResult
-
-
-@dataclass
-class RunOutcome:
-    """What a run did. ``outputs`` maps node id → ``ui`` data (images, text) of nodes that have some."""
-
-    prompt_id: str
-    status: str  # "success" | "error" | "interrupted"
-    executed: list[str] = field(default_factory=list)
-    cached: list[str] = field(default_factory=list)
-    outputs: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
-    reasons: dict[str, str] = field(default_factory=dict)
-    error: ExecutionError | None = None
-    interrupted: ExecutionInterrupted | None = None
-    seconds: float = 0.0
-    values: dict[str, list[list[Any]]] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "success"
 
 
 class NodeFailed(Exception):
@@ -121,22 +101,6 @@ def _ignore(event: Event) -> None:
     pass
 
 
-class KeyMemo:
-    """Keys of nodes already seen (same type, constants, upstream keys and fingerprint), bounded."""
-
-    def __init__(self, limit: int = 200_000) -> None:
-        self._entries: dict[tuple[Any, ...], KeyParts] = {}
-        self._limit = limit
-
-    def get(self, recall: tuple[Any, ...]) -> KeyParts | None:
-        return self._entries.get(recall)
-
-    def put(self, recall: tuple[Any, ...], parts: KeyParts) -> None:
-        if len(self._entries) >= self._limit:
-            self._entries.clear()
-        self._entries[recall] = parts
-
-
 class _Run:
     def __init__(
         self, executor: Executor, graph: Graph, prompt_id: str, extra_data: dict, emit, cancel
@@ -165,51 +129,7 @@ class _Run:
 
     # -- keys and plan -------------------------------------------------------------------------------
     def compute_keys(self, order: list[str]) -> None:
-        runtime, keys, parts_by_node, nodes = self.runtime, self.keys, self.parts, self.nodes
-        memo = self.ex.key_memo
-        for nid in order:
-            node = nodes[nid]
-            spec = node.spec
-            links = node.links
-            fingerprint = None
-            if spec.runner.has_fingerprint:
-                args = dict(node.constants)
-                args.update(dict.fromkeys(links))
-                try:
-                    fingerprint = spec.runner.fingerprint(runtime, args)
-                except Exception:  # a failing fingerprint means "always run", as in ComfyUI
-                    fingerprint = float("nan")
-            unique = nid if spec.uses_unique_id else None
-            try:  # the same node seen before: reuse its key without re-hashing
-                # types are part of the recall: 1, 1.0 and True are equal in Python but not as inputs
-                recall = (
-                    spec,
-                    unique,
-                    type(fingerprint),
-                    fingerprint,
-                    *[(name, type(value), value) for name, value in node.constants.items()],
-                    *[(name, keys[src], slot) for name, (src, slot) in links.items()],
-                )
-                parts = memo.get(recall) if fingerprint == fingerprint else None  # NaN never recalls
-            except TypeError:  # an unhashable constant
-                recall, parts = None, None
-            if parts is None:
-                constants = {name: canonical(value) for name, value in node.constants.items()}
-                upstream = {name: (keys[src], slot) for name, (src, slot) in links.items()}
-                fingerprint_text = None if fingerprint is None else canonical(fingerprint)
-                key = node_key(
-                    spec.class_type,
-                    spec.version,
-                    constants,
-                    [(name, k, slot) for name, (k, slot) in upstream.items()],
-                    fingerprint_text,
-                    unique,
-                )
-                parts = KeyParts(spec.type_version, constants, upstream, fingerprint_text, key)
-                if recall is not None and fingerprint == fingerprint:
-                    memo.put(recall, parts)
-            keys[nid] = parts.key
-            parts_by_node[nid] = parts
+        compute_keys(self.nodes, order, self.runtime, self.ex.key_memo, self.keys, self.parts)
 
     def needed(self, roots: list[str]) -> list[str]:
         """Roots and all their ancestors (lazy links included), in dependency order."""
@@ -479,49 +399,7 @@ class _Run:
     def error_event(
         self, nid: str, error: BaseException | None, blocked: str | None = None
     ) -> ExecutionError:
-        node = self.nodes.get(nid)
-        inputs = {}
-        if node is not None:
-            inputs = {name: [_short_repr(v)] for name, v in node.constants.items()}
-            for name, (src, slot) in node.links.items():
-                if src in self.values:
-                    inputs[name] = [_short_repr(v) for v in self.values[src][slot][:4]]
-        if blocked is not None:
-            kind, message, trace = "ExecutionBlocked", blocked, []
-        else:
-            kind = _qualified_name(type(error))
-            message = str(error)
-            trace = tb.format_exception(type(error), error, error.__traceback__)
-        return ExecutionError(
-            self.prompt_id,
-            nid,
-            (node.display_id or nid) if node else nid,
-            node.spec.class_type if node else "",
-            list(self.outcome.executed),
-            kind,
-            message,
-            trace,
-            inputs,
-            list(self.nodes),
-            blocked=blocked is not None,
-        )
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause automatic garbage collection while the scheduler builds its own bookkeeping.
-
-    Those phases allocate a few objects per node and free them by reference counting; a full
-    collection triggered in the middle of them would scan every live object, making large graphs
-    superlinear. Node code runs with collection enabled.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+        return failure_event(self, nid, error, blocked)
 
 
 async def _gather(results: list[Any]) -> list[Any]:
@@ -530,13 +408,3 @@ async def _gather(results: list[Any]) -> list[Any]:
 
 def _real_id(node: GraphNode) -> str:
     return node.id.split(".", 1)[0] if node.parent else node.id
-
-
-def _qualified_name(kind: type) -> str:
-    module = kind.__module__
-    return kind.__qualname__ if module in ("builtins", "__main__") else f"{module}.{kind.__qualname__}"
-
-
-def _short_repr(value: Any, limit: int = 200) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -13,7 +13,8 @@ from typing import Any
 from graphflow.bootstrap import create_runtime
 from graphflow.cli.sweep import SetError, parse_overrides, variants
 from graphflow.context import Runtime
-from graphflow.scheduler import Executor, RunOutcome
+from graphflow.outcome import RunOutcome
+from graphflow.scheduler import Executor
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 

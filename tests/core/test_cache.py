@@ -6,7 +6,8 @@ import math
 
 import torch
 
-from graphflow.cache import CacheEntry, ResultCache, canonical, node_key, value_nbytes
+from graphflow.cache import CacheEntry, ResultCache, value_nbytes
+from graphflow.keys import canonical, node_key
 
 
 def test_canonical_is_order_independent_and_nan_never_matches():

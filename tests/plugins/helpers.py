@@ -9,8 +9,9 @@ from typing import Any
 
 from graphflow.bootstrap import create_runtime
 from graphflow.events import Event
+from graphflow.outcome import RunOutcome
 from graphflow.plugins.loader import module_name_for
-from graphflow.scheduler import Executor, RunOutcome
+from graphflow.scheduler import Executor
 
 PACKS = Path(__file__).parent / "packs"
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "custom_nodes"
