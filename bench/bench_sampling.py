@@ -14,41 +14,20 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for tests.models
+
 from graphflow.node import Input, Node, Output, Outputs, node
 from graphflow.sockets import Clip, Model
 from graphflow.sockets import Vae as VaeSocket
-
-# The UNet config of Stable Diffusion 1.5 (runwayml/stable-diffusion-v1-5, unet/config.json), written down.
-SD15_UNET = {
-    "sample_size": 64,
-    "in_channels": 4,
-    "out_channels": 4,
-    "center_input_sample": False,
-    "flip_sin_to_cos": True,
-    "freq_shift": 0,
-    "down_block_types": [
-        "CrossAttnDownBlock2D",
-        "CrossAttnDownBlock2D",
-        "CrossAttnDownBlock2D",
-        "DownBlock2D",
-    ],
-    "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
-    "block_out_channels": [320, 640, 1280, 1280],
-    "layers_per_block": 2,
-    "downsample_padding": 1,
-    "mid_block_scale_factor": 1,
-    "act_fn": "silu",
-    "norm_num_groups": 32,
-    "norm_eps": 1e-05,
-    "cross_attention_dim": 768,
-    "attention_head_dim": 8,
-}
+from tests.models.factories import SD15_UNET
 
 # A small SD-shaped stack: same block layout and factor-8 VAE, narrower.
 SMALL_UNET = {
