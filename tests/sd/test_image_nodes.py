@@ -14,6 +14,7 @@ from graphflow.nodes.image_scale import ImageScale, ImageScaleBy
 from PIL import Image
 
 from graphflow.context import CancelToken, NodeContext
+from graphflow.paths import EXAMPLE_INPUTS
 from graphflow.workflow.png import read_png_text
 
 PROMPT = {"1": {"class_type": "SaveImage", "inputs": {"filename_prefix": "x"}}}
@@ -87,7 +88,9 @@ def test_load_image_validation_and_listing(runtime):
     write_png(runtime.paths.input / "a.png", np.zeros((2, 2, 3)))
     (runtime.paths.input / "notes.txt").write_text("x")
     info = LoadImage.spec.object_info(runtime)["input"]["required"]["image"]
-    assert info == [["a.png", "b.png"], {"image_upload": True}]
+    # The shipped example inputs are seeded into input/ too; the listing is sorted and skips non-images.
+    examples = sorted(p.name for p in EXAMPLE_INPUTS.glob("*.png"))
+    assert info == [sorted(["a.png", "b.png", *examples]), {"image_upload": True}]
     assert LoadImage.validate(runtime, image="missing.png") == {"image": "Invalid image file: missing.png"}
     assert LoadImage.validate(runtime, image="../secret.png") == {
         "image": "Invalid image file: ../secret.png"

@@ -72,7 +72,8 @@ async def test_upload_dedupe_numbering_and_overwrite(server):
     assert third[1]["name"] == "photo (2).png"
     assert replaced[1]["name"] == "photo.png"
     assert (inputs / "photo.png").read_bytes() == blue
-    assert sorted(p.name for p in inputs.iterdir()) == ["photo (1).png", "photo (2).png", "photo.png"]
+    uploaded = sorted(p.name for p in inputs.iterdir() if not p.name.startswith("example_"))
+    assert uploaded == ["photo (1).png", "photo (2).png", "photo.png"]
     assert into_sub == (200, {"name": "a.png", "subfolder": "masks/x", "type": "temp"})
     assert (server.state.runtime.paths.temp / "masks" / "x" / "a.png").read_bytes() == red
 
@@ -92,7 +93,9 @@ async def test_upload_rejections(make_server):
     assert no_file.status == 400 and not_multipart.status == 400
     assert bad_type[0] == 400 and nested_name[0] == 400
     assert plain_raw == (200, {"name": "plain.png", "subfolder": "s", "type": "input"})
-    assert [p.name for p in server.state.runtime.paths.input.rglob("*")] == ["s", "plain.png"]
+    written = server.state.runtime.paths.input.rglob("*")
+    # Seeded example inputs aside, the upload wrote exactly the one file in its subfolder.
+    assert [p.name for p in written if not p.name.startswith("example_")] == ["s", "plain.png"]
 
 
 async def test_upload_mask_copies_alpha_and_keeps_text(server):
