@@ -116,7 +116,11 @@ def check_choice(spec: InputSpec, value: Any, runtime: Runtime | None) -> Proble
     extra: dict[str, Any] = {"received_value": _jsonable(value)}
     if len(choices) <= 20:
         extra["input_config"] = spec.object_info(None)
-    fix = f"choose one of: {shown}" if choices else f"no values are available for {spec.name}"
+    if choices:
+        fix = f"choose one of: {shown}"
+    else:
+        when_empty = getattr(spec.choices, "when_empty", None)  # e.g. model files: where to put one
+        fix = when_empty(runtime) if when_empty and runtime else f"no values are available for {spec.name}"
     return Problem(
         "value_not_in_list",
         "Value not in list",

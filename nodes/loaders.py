@@ -15,11 +15,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _files(kind: str):
-    def choices(runtime: Runtime) -> list[str]:
-        return runtime.model_folders.list(kind)
+class _ModelFiles:
+    """Choices of a model-file input: the files of one model kind, read when asked so new files count."""
 
-    return choices
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __call__(self, runtime: Runtime) -> list[str]:
+        return runtime.model_folders.list(self.kind)
+
+    def when_empty(self, runtime: Runtime) -> str:
+        """The fix shown when no file of this kind exists: where to put one."""
+        folder = runtime.model_folders.folders(self.kind)[0]
+        return f"put a {self.kind.rstrip('s')} file (.safetensors) in {folder}"
 
 
 class CheckpointOutputs(Outputs):
@@ -39,7 +47,7 @@ class CheckpointLoaderSimple(Node):
     """
 
     ckpt_name: str = Input(
-        options=_files("checkpoints"), tooltip="The name of the checkpoint (model) to load."
+        options=_ModelFiles("checkpoints"), tooltip="The name of the checkpoint (model) to load."
     )
 
     def run(self, ctx: NodeContext) -> CheckpointOutputs:
@@ -59,7 +67,7 @@ class CheckpointLoaderSimple(Node):
 class VAELoader(Node):
     """Load a standalone VAE file from the ``vae`` model folder."""
 
-    vae_name: str = Input(options=_files("vae"))
+    vae_name: str = Input(options=_ModelFiles("vae"))
 
     def run(self, ctx: NodeContext) -> VaeOutput:
         runtime = ctx.runtime
@@ -82,7 +90,7 @@ class LoraLoader(Node):
 
     model: Model = Input(tooltip="The diffusion model the LoRA will be applied to.")
     clip: Clip = Input(tooltip="The CLIP model the LoRA will be applied to.")
-    lora_name: str = Input(options=_files("loras"), tooltip="The name of the LoRA.")
+    lora_name: str = Input(options=_ModelFiles("loras"), tooltip="The name of the LoRA.")
     strength_model: float = Input(
         1.0,
         min=-100.0,
@@ -114,7 +122,7 @@ class LoraLoaderModelOnly(Node):
     """Apply a LoRA to the diffusion model only."""
 
     model: Model = Input()
-    lora_name: str = Input(options=_files("loras"))
+    lora_name: str = Input(options=_ModelFiles("loras"))
     strength_model: float = Input(1.0, min=-100.0, max=100.0, step=0.01)
 
     def run(self, ctx: NodeContext) -> ModelOutput:

@@ -1,7 +1,7 @@
 """graphflow example pack: two small nodes, registered through the ``graphflow.nodes`` entry point."""
 
-from graphflow_example_pack.image_grid import ImageGrid
-from graphflow_example_pack.text_template import TextTemplate
+from .image_grid import ImageGrid
+from .text_template import TextTemplate
 
 GRAPHFLOW_NODES = [ImageGrid, TextTemplate]
 __all__ = ["GRAPHFLOW_NODES", "ImageGrid", "TextTemplate"]
