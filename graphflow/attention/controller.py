@@ -27,7 +27,7 @@ from graphflow.sampling.hooks import SamplerHooks, UnetCall
 
 BLEND_FACTOR = 4  # LocalBlend and MasaCtrl's auto mask read the latent/4 cross-attention maps
 SELF_REPLACE_FACTOR = 4  # P2P replaces self-attention only on layers at latent/4 or coarser
-RECORD_FACTOR = 2  # heat-maps record cross-attention at latent/2 or coarser (every layer if none)
+RECORD_TOKENS = 32 * 32  # heat-maps record cross layers with at most this many positions (P2P's store)
 
 
 class EditHooks(SamplerHooks):
@@ -84,8 +84,14 @@ def processors_for(unet_layers_: list[Layer], edit: Any, state: EditState, recor
     """Module name → processor for the layers this edit (and recording) needs; all others keep theirs."""
     processors: dict[str, Any] = {}
     cross = [layer for layer in unet_layers_ if layer.cross]
-    record_factor = RECORD_FACTOR if any(layer.factor >= RECORD_FACTOR for layer in cross) else 1
-    recorded = {layer.module for layer in cross if record and layer.factor >= record_factor}
+    height, width = state.latent_hw
+    small = [
+        layer for layer in cross if -(-height // layer.factor) * -(-width // layer.factor) <= RECORD_TOKENS
+    ]
+    if not small and cross:  # a huge latent: the coarsest layers only
+        coarsest = max(layer.factor for layer in cross)
+        small = [layer for layer in cross if layer.factor == coarsest]
+    recorded = {layer.module for layer in small} if record else set()
     blend_factor = nearest_factor(unet_layers_, BLEND_FACTOR)
     if isinstance(edit, PromptEdit):
         plan = PromptPlan(edit)

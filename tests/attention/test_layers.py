@@ -97,3 +97,30 @@ def test_sdxl_layout_has_70_blocks_and_the_paper_start_layer_44():
 @pytest.mark.parametrize(("wanted", "expected"), [(4, 4), (3, 2), (16, 8), (1, 1)])
 def test_nearest_factor_among_cross_layers(wanted, expected):
     assert nearest_factor(unet_layers(sd1_shaped_unet()), wanted) == expected
+
+
+def test_processor_choice_follows_layer_sizes_and_keeps_the_rest():
+    from graphflow.attention.controller import processors_for
+    from graphflow.attention.edits import MasaCtrl, PromptEdit
+    from graphflow.attention.processors import MutualProcessor, PromptProcessor, RecordProcessor
+    from graphflow.attention.state import EditState
+
+    layers = unet_layers(sd1_shaped_unet())
+    by_name = {layer.module: layer for layer in layers}
+    # 512 px: maps are recorded on cross layers with at most 32x32 positions, i.e. factor >= 2
+    chosen = processors_for(layers, None, EditState(1, (64, 64)), record=True)
+    assert all(isinstance(p, RecordProcessor) for p in chosen.values())
+    assert {by_name[n].factor for n in chosen} == {2, 4, 8} and all(by_name[n].cross for n in chosen)
+    # a small latent: every cross layer is small enough
+    assert len(processors_for(layers, None, EditState(1, (16, 16)), record=True)) == 16
+    # P2P: every cross layer, and self-attention only where the map is latent/4 or coarser
+    edit = PromptEdit("replace", "a red circle", "a blue circle")
+    chosen = processors_for(layers, edit, EditState(2, (64, 64)), record=False)
+    assert all(isinstance(p, PromptProcessor) for p in chosen.values())
+    self_layers = [by_name[n] for n in chosen if not by_name[n].cross]
+    assert {layer.factor for layer in self_layers} == {4, 8} and len(self_layers) == 6
+    assert sum(by_name[n].cross for n in chosen) == 16
+    # MasaCtrl: self-attention of blocks 10..15 only (paper default on SD1.x)
+    chosen = processors_for(layers, MasaCtrl(), EditState(2, (64, 64)), record=False)
+    assert all(isinstance(p, MutualProcessor) for p in chosen.values())
+    assert sorted(by_name[n].block for n in chosen) == list(range(10, 16))
