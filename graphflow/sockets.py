@@ -42,7 +42,12 @@ Vae = Annotated[Any, Socket(t.VAE)]
 """VAE: :class:`graphflow.models.handles.Vae`."""
 
 AttentionEdit = Annotated[Any, Socket(t.ATTENTION_EDIT)]
-"""ATTENTION_EDIT: a pure description of an attention edit, consumed by a sampler."""
+"""ATTENTION_EDIT: a pure description of an attention edit, consumed by a sampler
+(:mod:`graphflow.attention.edits`: ``PromptEdit`` or ``MasaCtrl``)."""
+
+AttentionMaps = Annotated[Any, Socket(t.ATTENTION_MAPS)]
+"""ATTENTION_MAPS: cross-attention recorded by a sampler, averaged over layers and steps
+(:class:`graphflow.attention.maps.AttentionMaps`: per latent row, a ``[77, h, w]`` map per token)."""
 
 AnyValue = Annotated[Any, Socket(t.ANY)]
 """``*``: accepts or produces any value."""

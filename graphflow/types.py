@@ -26,6 +26,7 @@ LATENT = "LATENT"
 IMAGE = "IMAGE"
 MASK = "MASK"
 ATTENTION_EDIT = "ATTENTION_EDIT"
+ATTENTION_MAPS = "ATTENTION_MAPS"
 ANY = "*"
 
 # Hidden inputs a node may ask the executor for (ComfyUI's names).

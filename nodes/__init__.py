@@ -20,6 +20,9 @@ MODULES = (
     "image_load",
     "image_save",
     "image_scale",
+    "attention_edits",
+    "attention_sampler",
+    "attention_maps",
 )
 
 

@@ -23,6 +23,13 @@ def run_sampler(
     ctx: NodeContext, model: Any, latent: dict[str, Any], positive: Any, negative: Any, **options: Any
 ) -> dict:
     """Sample with progress (and a live preview when enabled) reported every step; returns the new LATENT."""
+    return run_sampler_rows(ctx, model, latent, [positive], [negative], **options)
+
+
+def run_sampler_rows(
+    ctx: NodeContext, model: Any, latent: dict[str, Any], positives: list, negatives: list, **options: Any
+) -> dict:
+    """:func:`run_sampler` with one CONDITIONING per latent row (or one for all rows) on each side."""
     from graphflow.sampling.loop import StepReport, sample
     from graphflow.sampling.preview import latent_preview, previews_enabled
 
@@ -34,7 +41,7 @@ def run_sampler(
         image = latent_preview(report.denoised) if report.denoised is not None else None
         ctx.progress(report.done, report.total, image)
 
-    samples = sample(model, latent, [positive], [negative], on_step=on_step, preview=want_preview, **options)
+    samples = sample(model, latent, positives, negatives, on_step=on_step, preview=want_preview, **options)
     return {**latent, "samples": samples}
 
 

@@ -1,7 +1,9 @@
 """Every saved workflow in workflows/ runs as shipped on the demo model, and its pictures mean something.
 
 For each file: it loads (API or editor format), validates, runs, writes its images, the images are not
-blank, and where the positive prompt names one colour, the shape in every image has that colour.
+blank, and where the positive prompt names one colour, the shape in every image has that colour. The
+attention-edit workflows save a source and a target picture; :data:`SAVED_COLOURS` gives, per SaveImage
+prefix, the colour its shape must have.
 """
 
 from __future__ import annotations
@@ -29,6 +31,27 @@ pytestmark = [
         not DEMO.exists(), reason="the demo checkpoint is not in graphflow/data/checkpoints yet"
     ),
 ]
+
+
+SAVED_COLOURS = {
+    "attention_replace_source": "red",
+    "attention_replace_target": "green",
+    "attention_refine_source": "blue",
+    "attention_refine_target": "blue",
+    "attention_reweight_source": "purple",
+    "attention_reweight_target": "purple",
+    "attention_masactrl_source": "yellow",
+    "attention_masactrl_target": "yellow",  # the target prompt names no colour: MasaCtrl keeps the source's
+    "attention_heatmap_source": "pink",
+    "attention_inversion_source": "blue",
+    "attention_inversion_target": "red",
+}
+
+
+def saved_colour(filename: str) -> str | None:
+    """The expected colour of a picture saved under one of the :data:`SAVED_COLOURS` prefixes."""
+    prefix = filename.rsplit("_", 2)[0]
+    return SAVED_COLOURS.get(prefix)
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +94,9 @@ def test_workflow_runs_and_its_images_match_the_prompt(executor, path):
             assert "prompt" in png.info and json.loads(png.info["prompt"])
             pixels = np.asarray(png.convert("RGB"), dtype=np.float32)
         assert pixels.std() > 10, f"{file.name} is blank"
-        if colour is not None:
+        expected = saved_colour(image["filename"]) or colour
+        if expected is not None:
             reading = classify(pixels.astype(np.uint8))
-            assert reading.colour == colour, (
-                f"{file.name}: expected a {colour} shape, the classifier sees {reading}"
+            assert reading.colour == expected, (
+                f"{file.name}: expected a {expected} shape, the classifier sees {reading}"
             )

@@ -10,14 +10,19 @@ here without the loop knowing about attention:
   timestep, which latent row and which CFG half each batch row is) and may return extra UNet keyword
   arguments, e.g. ``{"cross_attention_kwargs": {...}}``;
 - **shared per-step noise** for ancestral/SDE samplers: rows in one noise group get identical noise at the
-  start and at every stochastic step.
+  start and at every stochastic step;
+- **the latents after every step**: :meth:`SamplerHooks.after_step` sees (and may replace) the sample after
+  each completed step, e.g. to blend an edited row back onto its source outside a mask.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -52,4 +57,10 @@ class SamplerHooks:
 
     def before_unet(self, call: UnetCall) -> Mapping[str, Any] | None:
         """Called before every UNet forward; return extra keyword arguments for that call, or None."""
+        return None
+
+    def after_step(self, step: int, total_steps: int, x: torch.Tensor) -> torch.Tensor | None:
+        """Called after step ``step`` (0-based) of ``total_steps`` completed with the new sample ``x``
+        ``[B, C, H, W]`` (in the scheduler's space; edits that mix rows linearly need not care which); return a
+        replacement of the same shape, or None to keep it. Not called after a run's final clean estimate."""
         return None

@@ -219,11 +219,22 @@ def sample(
                 break
             x = scheduler.step(output, timestep, x, return_dict=False, **step_kwargs)[0]
             if (index - begin + 1) % order == 0 or index == stop - 1:
+                if hooks is not None:
+                    x = _after_step(hooks, index // order, steps, x)
                 _report(on_step, index // order + 1 - start_step, end - start_step, clean)
     x = levels.from_space(x, sigma_end)
     if mask is not None:
         x = (x0 + noise * sigma_end) * (1 - mask) + x * mask
     return (x / model.latent_scale).float().cpu()
+
+
+def _after_step(hooks: SamplerHooks, step: int, total: int, x: torch.Tensor) -> torch.Tensor:
+    replaced = hooks.after_step(step, total, x)
+    if replaced is None:
+        return x
+    if replaced.shape != x.shape:
+        raise ValueError(f"after_step returned shape {list(replaced.shape)}, expected {list(x.shape)}")
+    return replaced.to(x.dtype)
 
 
 def _report(
