@@ -155,7 +155,13 @@ def setup_frontend(
     for entry in sorted(static.iterdir()):
         if entry.name == "index.html":
             continue
-        if entry.is_dir():
+        if entry.name == "extensions" and entry.is_dir():
+            # one route per folder (``/extensions/core/...``), more specific than the packs' route
+            for folder in sorted(p for p in entry.iterdir() if p.is_dir()):
+                app.router.add_get(
+                    f"/extensions/{folder.name}/{{path:.+}}", _file_handler(folder, REVALIDATE)
+                )
+        elif entry.is_dir():
             cache = IMMUTABLE if entry.name == "assets" else REVALIDATE
             app.router.add_get(f"/{entry.name}/{{path:.+}}", _file_handler(entry, cache))
         elif entry.is_file() and not entry.name.endswith(".map"):
