@@ -32,6 +32,7 @@ from graphflow.paths import UnsafePathError, resolve_inside
 
 from . import templates
 from .state import STATE
+from .static_gzip import GzipCache, gzip_response
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ CONTENT_TYPES = {
     ".ttf": "font/ttf",
     ".otf": "font/otf",
     ".webp": "image/webp",
+    ".html": "text/html",
+    ".txt": "text/plain",
 }
 REVALIDATE = "no-cache"
 
@@ -162,13 +165,15 @@ def setup_frontend(
                     f"/extensions/{folder.name}/{{path:.+}}", _file_handler(folder, REVALIDATE)
                 )
         elif entry.is_dir():
-            cache = IMMUTABLE if entry.name == "assets" else REVALIDATE
-            app.router.add_get(f"/{entry.name}/{{path:.+}}", _file_handler(entry, cache))
+            if entry.name == "assets":  # hashed names: cached by browsers, gzipped once here
+                app.router.add_get("/assets/{path:.+}", _file_handler(entry, IMMUTABLE, GzipCache()))
+            else:
+                app.router.add_get(f"/{entry.name}/{{path:.+}}", _file_handler(entry, REVALIDATE))
         elif entry.is_file() and not entry.name.endswith(".map"):
             app.router.add_get(f"/{entry.name}", _one_file(entry))
 
 
-def _file_handler(root: Path, cache_control: str):
+def _file_handler(root: Path, cache_control: str, gzip_cache: GzipCache | None = None):
     """A handler serving files below ``root`` (``{path}``), refusing traversal and source maps."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
@@ -181,7 +186,11 @@ def _file_handler(root: Path, cache_control: str):
             raise web.HTTPForbidden(text=f"That path is not allowed: {error}") from None
         if not path.is_file():
             raise web.HTTPNotFound(text="No such file.")
-        return web.FileResponse(path, headers=_file_headers(path, cache_control))
+        headers = _file_headers(path, cache_control)
+        if gzip_cache is not None and gzip_cache.wanted(request, path):
+            headers.setdefault("Content-Type", "application/octet-stream")
+            return await gzip_response(gzip_cache, path, headers)
+        return web.FileResponse(path, headers=headers)
 
     return handler
 

@@ -3,6 +3,7 @@ the pre-seeded settings and the token link (comfy-wire.md §5)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 
@@ -184,3 +185,20 @@ async def test_the_token_link_sets_the_cookie_and_leaves_the_address_bar(start):
     assert link[0] == 303 and link[1] == "/?template=x"
     assert link[2].value == token and link[2]["httponly"] and link[2]["samesite"] == "Strict"
     assert status == 200
+
+
+@needs_package
+async def test_hashed_assets_are_gzipped_once_for_clients_that_accept_it(start):
+    server = start()
+    name = max(
+        (p for p in (STATIC / "assets").iterdir() if p.suffix == ".js"), key=lambda p: p.stat().st_size
+    ).name
+    original = (STATIC / "assets" / name).read_bytes()
+    async with aiohttp.ClientSession(server.url, auto_decompress=False) as session:
+        async with session.get(f"/assets/{name}", headers={"Accept-Encoding": "gzip"}) as response:
+            zipped = (response.headers.get("Content-Encoding"), response.content_type, await response.read())
+        async with session.get(f"/assets/{name}", headers={"Accept-Encoding": "identity"}) as response:
+            plain = (response.headers.get("Content-Encoding"), await response.read())
+    assert zipped[0] == "gzip" and zipped[1] == "text/javascript"
+    assert gzip.decompress(zipped[2]) == original and len(zipped[2]) < len(original) / 2
+    assert plain == (None, original)
