@@ -58,3 +58,24 @@ def test_default_graph_is_txt2img_and_runs_on_the_demo_model(editor_server, new_
     fit_view(page)
     screenshot(page, "txt2img_run")
     assert watch.problems() == []
+
+
+def test_template_browser_lists_and_opens_the_shipped_workflows(editor_server, new_page, screenshot):
+    page, watch = new_page(editor_server.url)
+    open_editor(page, editor_server.url + "/")
+    page.evaluate("() => window.app.extensionManager.command.execute('Comfy.BrowseTemplates')")
+    page.get_by_text("Txt2img editor", exact=True).wait_for()
+    loaded = """() => [...document.querySelectorAll('[role="dialog"] img')]
+      .filter((img) => img.complete).map((img) => img.naturalWidth)"""
+    page.wait_for_function(f"() => ({loaded})().filter((width) => width > 0).length >= 4")
+    assert 0 not in page.evaluate(
+        loaded
+    )  # pictures are fetched from /templates/<name>-1.svg into blob: URLs; later cards load lazily
+    screenshot(page, "templates")
+
+    # img2img.json is API format: the server converts it so the editor can open it
+    page.get_by_text("Img2img", exact=True).first.click()
+    prompt = json.loads((REPO / "workflows" / "img2img.json").read_text())
+    page.wait_for_function("() => window.app.graph.nodes.some((n) => n.type === 'VAEEncode')")
+    assert sorted(graph_types(page)) == sorted(node["class_type"] for node in prompt.values())
+    assert watch.problems() == []
