@@ -68,9 +68,8 @@ def test_template_browser_lists_and_opens_the_shipped_workflows(editor_server, n
     loaded = """() => [...document.querySelectorAll('[role="dialog"] img')]
       .filter((img) => img.complete).map((img) => img.naturalWidth)"""
     page.wait_for_function(f"() => ({loaded})().filter((width) => width > 0).length >= 4")
-    assert 0 not in page.evaluate(
-        loaded
-    )  # pictures are fetched from /templates/<name>-1.svg into blob: URLs; later cards load lazily
+    # the pictures are fetched from /templates/<name>-1.svg into blob: URLs; later cards load lazily
+    assert 0 not in page.evaluate(loaded)
     screenshot(page, "templates")
 
     # img2img.json is API format: the server converts it so the editor can open it
