@@ -21,19 +21,21 @@ RECORD_TITLES = """() => {
 
 @dataclass
 class PageWatch:
-    """Console errors, uncaught exceptions and failed requests to ``server_url`` seen by ``page``."""
+    """Console errors, uncaught exceptions, failed requests to ``server_url`` and requests anywhere else."""
 
     page: Any
     server_url: str
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    external: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.page_errors.append(str(error)))
         self.page.on("requestfailed", self._request_failed)
         self.page.on("response", self._response)
+        self.page.on("request", self._request)
 
     def _console(self, message) -> None:
         if message.type == "error":
@@ -41,6 +43,10 @@ class PageWatch:
 
     def _ours(self, url: str) -> bool:
         return url.startswith(self.server_url)
+
+    def _request(self, request) -> None:
+        if not self._ours(request.url) and not request.url.startswith(("blob:", "data:")):
+            self.external.append(f"{request.method} {request.url}")  # the editor must stay on this machine
 
     def _request_failed(self, request) -> None:
         if self._ours(request.url):
@@ -51,7 +57,7 @@ class PageWatch:
             self.failed.append(f"{response.request.method} {response.url}: {response.status}")
 
     def problems(self) -> list[str]:
-        return [*self.console_errors, *self.page_errors, *self.failed]
+        return [*self.console_errors, *self.page_errors, *self.failed, *self.external]
 
 
 def open_editor(page, url: str) -> None:
