@@ -52,7 +52,7 @@ def serve(args: argparse.Namespace, runtime: Runtime | None = None) -> int:
         )
     config = config_from_args(args)
     new_token = False
-    if not config.loopback_only:
+    if not config.loopback_only or getattr(args, "require_token", False):
         config.token, new_token = load_or_create_token(runtime.paths.user)
 
     from .app import create_app

@@ -103,9 +103,7 @@ def security_middleware(config: ServerConfig) -> Callable:
         if not presented or not hmac.compare_digest(
             presented.encode("utf-8", "replace"), config.token.encode()
         ):
-            response = _json_response(
-                401, "unauthorized", "This server needs its access token: open the URL printed at start-up."
-            )
+            response = _unauthorized(request)
             response.headers["WWW-Authenticate"] = "Bearer"
             return response
         response = await handler(request)
@@ -114,6 +112,23 @@ def security_middleware(config: ServerConfig) -> Callable:
         return response
 
     return guard
+
+
+UNAUTHORIZED = "This server needs its access token: open the URL printed at start-up."
+UNAUTHORIZED_PAGE = f"""<!doctype html><meta charset="utf-8"><title>graphflow: access token needed</title>
+<p>{UNAUTHORIZED} It ends in <code>?token=…</code>; the token is also stored in
+<code>user/{TOKEN_FILE}</code> under the server's base directory.</p>
+"""
+
+
+def _unauthorized(request: web.Request) -> web.Response:
+    """A 401: a short page for a browser opening a page, ComfyUI's JSON error otherwise."""
+    if request.method == "GET" and "text/html" in request.headers.get("Accept", ""):
+        response = web.Response(status=401, text=UNAUTHORIZED_PAGE, content_type="text/html")
+    else:
+        response = _json_response(401, "unauthorized", UNAUTHORIZED)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _bearer(request: web.Request) -> str | None:

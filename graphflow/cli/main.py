@@ -102,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--port", type=int, default=8188, help="port (default 8188)")
     serve.add_argument(
+        "--require-token",
+        action="store_true",
+        help="require the access token on loopback too (a shared machine, a reverse proxy)",
+    )
+    serve.add_argument(
         "--max-upload-size",
         type=float,
         default=100,

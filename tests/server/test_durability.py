@@ -8,62 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import shutil
 import signal
 import subprocess
 import sys
-import threading
-from pathlib import Path
 
 import aiohttp
 import pytest
 
 from .conftest import Socket, get, post, sleeper
-
-REPO = Path(__file__).resolve().parents[2]
-NODES_FILE = Path(__file__).with_name("nodes_for_server.py")
-READY = re.compile(r"graphflow: ready at (http://127\.0\.0\.1:\d+)/")
-
-
-class ServerProcess:
-    """``graphflow serve`` in its own process, with the slow test node loaded as a native pack."""
-
-    def __init__(self, base: Path) -> None:
-        packs = base.parent / "packs"
-        packs.mkdir(exist_ok=True)
-        shutil.copy(NODES_FILE, packs / "server_test_nodes.py")
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-        command = [sys.executable, "-m", "graphflow.cli.main", "serve", "--port", "0"]
-        command += ["--base-directory", str(base), "--custom-nodes", str(packs)]
-        self.process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        self.url = ""
-        lines = []
-        for line in self.process.stdout:
-            lines.append(line)
-            match = READY.search(line)
-            if match:
-                self.url = match.group(1)
-                break
-        if not self.url:
-            raise RuntimeError("server did not start:\n" + "".join(lines))
-        # keep reading its output, so a chatty server never blocks on a full pipe
-        threading.Thread(target=self.process.stdout.read, daemon=True).start()
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(30)
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                return self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        return self.process.returncode
+from .process import READY, REPO, ServerProcess
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import asyncio
 
 import aiohttp
 import pytest
+from graphflow.server.frontend import EDITOR_SETTINGS, EXTENSION_URL
 
 from graphflow.workflow import api_to_editor
 
@@ -188,7 +189,7 @@ async def test_small_json_routes(server):
     assert stats[1]["devices"][0]["type"] in ("cpu", "cuda")
     assert models[0] == 200 and "checkpoints" in models[1] and "loras" in models[1]
     assert embeddings == (200, [])
-    assert extensions == (200, [])
+    assert extensions == (200, [EXTENSION_URL])  # graphflow's own extension; no pack adds one here
     assert users == (200, {"storage": "server", "migrated": True})
     assert i18n == (200, {}) and subgraphs == (200, {}) and templates == (200, {})
     assert experiment[0] == 200 and {"name": "checkpoints"}.items() <= experiment[1][0].items()
@@ -228,8 +229,13 @@ async def test_settings_roundtrip(server):
         merged = await get(session, "/settings")
         one = await get(session, "/settings/Comfy.ColorPalette")
         absent = await get(session, "/settings/Nope")
-    assert initial == (200, {"Comfy.TutorialCompleted": True})
-    assert merged[1] == {"Comfy.TutorialCompleted": False, "Comfy.ColorPalette": "light", "a.b": [1, 2]}
+    assert initial == (200, {**EDITOR_SETTINGS, "Comfy.TutorialCompleted": True})
+    assert merged[1] == {
+        **EDITOR_SETTINGS,
+        "Comfy.TutorialCompleted": False,
+        "Comfy.ColorPalette": "light",
+        "a.b": [1, 2],
+    }
     assert one == (200, "light") and absent == (200, None)
     assert (server.state.user_dir / "comfy.settings.json").is_file()
 
@@ -341,7 +347,10 @@ async def test_pack_front_end_parts(make_server, tmp_path):
         template = await get(session, "/api/workflow_templates/fancy/first.json")
         i18n = await get(session, "/api/i18n")
         packs = await get(session, "/api/packs")
-    assert extensions == (200, ["/extensions/fancy/main.js", "/extensions/fancy/widgets/knob.js"])
+    assert extensions == (
+        200,
+        [EXTENSION_URL, "/extensions/fancy/main.js", "/extensions/fancy/widgets/knob.js"],
+    )
     assert script.status == 200 and await script.text() == "export const y = 2;"
     assert not_mirrored.status == 404
     assert templates == (200, {"fancy": ["first"]}) and template == (200, {"nodes": []})

@@ -238,13 +238,13 @@ async def test_token_required_beyond_loopback(make_server, tmp_path):
             await anonymous.ws_connect("/ws")
     async with aiohttp.ClientSession(server.url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
         bearer = await client.get("/queue", headers={"Authorization": f"Bearer {token}"})
-        landing = await client.get("/", params={"token": token})
+        landing = await client.get("/", params={"token": token}, allow_redirects=False)  # 303 to /
         cookie = landing.cookies.get(TOKEN_COOKIE)
         with_cookie = await client.get("/queue")  # the cookie jar now holds the token
         socket = await client.ws_connect("/ws")
         await socket.close()
     assert (missing.status, wrong.status, wrong_query.status) == (401, 401, 401)
-    assert bearer.status == 200 and landing.status == 200 and with_cookie.status == 200
+    assert bearer.status == 200 and landing.status == 303 and with_cookie.status == 200
     assert (
         cookie is not None and cookie.value == token and cookie["httponly"] and cookie["samesite"] == "Strict"
     )
