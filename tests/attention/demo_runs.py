@@ -17,7 +17,7 @@ FOREGROUND_DISTANCE = 60.0
 def demo_stack():
     from graphflow.models.load import load_checkpoint
 
-    return load_checkpoint(DEMO)
+    return load_checkpoint(DEMO, dtype=torch.float32)  # as stored (fp16) is very slow on CPU
 
 
 @cache

@@ -17,6 +17,9 @@ pytestmark = [
     pytest.mark.skipif(not DEMO.exists(), reason=f"the demo checkpoint is not at {DEMO} yet"),
 ]
 
+# The targets, over its seed counts. On the shipped demo checkpoint they are not met yet (figures in
+# the reasons, measured 2026-12-04), so each test is a strict xfail: it fails, asking to be promoted, as soon
+# as the edits reach the target.
 SEEDS = range(20)
 # (shape, source colour, target colour) cycled over the seeds
 SWAPS = [
@@ -33,6 +36,11 @@ def swap_prompts(seed: int) -> tuple[str, str, str]:
     return f"a {before} {shape} on a white background", f"a {after} {shape} on a white background", after
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured: recoloured 15/20, shape IoU >= 0.8 in 3/20 (median IoU 0.12); the demo model's "
+    "layout seems not to be carried by its cross-attention",
+)
 def test_a_colour_word_swap_recolours_the_shape_and_keeps_its_outline():
     recoloured, kept, ious = 0, 0, []
     for seed in SEEDS:
@@ -43,11 +51,19 @@ def test_a_colour_word_swap_recolours_the_shape_and_keeps_its_outline():
         ious.append(overlap)
         recoloured += classify(after).colour == colour
         kept += overlap >= 0.8
-    summary = f"recoloured {recoloured}/20, IoU >= 0.8 in {kept}/20, IoUs {np.round(ious, 2).tolist()}"
-    assert recoloured >= 18, summary
-    assert kept >= 18, summary
+    count = len(SEEDS)
+    summary = (
+        f"recoloured {recoloured}/{count}, IoU >= 0.8 in {kept}/{count}, IoUs {np.round(ious, 2).tolist()}"
+    )
+    assert recoloured >= 0.9 * count, summary
+    assert kept >= 0.9 * count, summary
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured over 8 seeds: mean saturation change -0.004 for scale 3 and +0.020 for scale -1 "
+    "(both the wrong way)",
+)
 @pytest.mark.parametrize(("scale", "direction"), [(3.0, 1), (-1.0, -1)], ids=["up", "down"])
 def test_reweighting_a_colour_word_moves_its_saturation(scale, direction):
     changes = []
@@ -60,10 +76,16 @@ def test_reweighting_a_colour_word_moves_its_saturation(scale, direction):
     assert direction * mean > 0.02, f"saturation changes {np.round(changes, 3).tolist()} (mean {mean:.3f})"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured over 10 seeds: the target follows its prompt's size in 10/10 but keeps the source's "
+    "colour in 1/10 with the paper's defaults (3/10 with every layer from step 0)",
+)
 def test_masactrl_keeps_the_source_colour_while_the_prompt_moves_and_shrinks_the_shape():
     kept, moved = 0, 0
     readings = []
-    for seed in range(10):
+    seeds = range(10)
+    for seed in seeds:
         source = "a large yellow triangle in the center on a black background"
         target = "a small triangle in the top left on a black background"
         before, after = generate(
@@ -73,5 +95,5 @@ def test_masactrl_keeps_the_source_colour_while_the_prompt_moves_and_shrinks_the
         readings.append((first.colour, second.colour, second.size, second.position))
         kept += first.colour is not None and second.colour == first.colour
         moved += second.size == "small" or second.position == "in the top left"
-    assert kept >= 8, f"colour kept {kept}/10: {readings}"
-    assert moved >= 8, f"layout followed the target {moved}/10: {readings}"
+    assert moved >= 0.8 * len(seeds), f"layout followed the target {moved}/{len(seeds)}: {readings}"
+    assert kept >= 0.8 * len(seeds), f"colour kept {kept}/{len(seeds)}: {readings}"

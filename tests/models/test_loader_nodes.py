@@ -50,7 +50,11 @@ def run(runtime, prompt):
 
 def test_checkpoint_and_lora_loaders(runtime, model_dirs):
     info = runtime.registry.object_info(runtime)
-    assert info["CheckpointLoaderSimple"]["input"]["required"]["ckpt_name"][0] == ["tiny.safetensors"]
+    # the user's file, and the built-in demo checkpoint after the user's folders
+    assert set(info["CheckpointLoaderSimple"]["input"]["required"]["ckpt_name"][0]) == {
+        "tiny.safetensors",
+        "graphflow-demo.safetensors",
+    }
     assert info["LoraLoader"]["input"]["required"]["lora_name"][0] == ["style.safetensors"]
     prompt = {
         "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "tiny.safetensors"}},
