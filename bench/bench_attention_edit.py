@@ -41,7 +41,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    stack = load_checkpoint(DEMO, dtype=torch.float32)  # the policy graphflow uses for a model this small on CPU
+    # fp32: the policy graphflow's loader node uses for a model this small on CPU
+    stack = load_checkpoint(DEMO, dtype=torch.float32)
     model, clip = stack[0], stack[1]
 
     def conditioning(text: str) -> list:
