@@ -26,7 +26,7 @@ from graphflow.attention.state import EditState
 from graphflow.sampling.hooks import SamplerHooks, UnetCall
 
 BLEND_FACTOR = 4  # LocalBlend and MasaCtrl's auto mask read the latent/4 cross-attention maps
-SELF_REPLACE_FACTOR = 4  # P2P replaces self-attention only on layers at latent/4 or coarser
+SELF_REPLACE_TOKENS = 16 * 16  # P2P replaces self-attention only on layers with at most this many positions
 RECORD_TOKENS = 32 * 32  # heat-maps record cross layers with at most this many positions (P2P's store)
 
 
@@ -85,9 +85,11 @@ def processors_for(unet_layers_: list[Layer], edit: Any, state: EditState, recor
     processors: dict[str, Any] = {}
     cross = [layer for layer in unet_layers_ if layer.cross]
     height, width = state.latent_hw
-    small = [
-        layer for layer in cross if -(-height // layer.factor) * -(-width // layer.factor) <= RECORD_TOKENS
-    ]
+
+    def positions(layer: Layer) -> int:
+        return -(-height // layer.factor) * -(-width // layer.factor)
+
+    small = [layer for layer in cross if positions(layer) <= RECORD_TOKENS]
     if not small and cross:  # a huge latent: the coarsest layers only
         coarsest = max(layer.factor for layer in cross)
         small = [layer for layer in cross if layer.factor == coarsest]
@@ -98,7 +100,7 @@ def processors_for(unet_layers_: list[Layer], edit: Any, state: EditState, recor
         if edit.local_blend is not None:
             recorded |= {layer.module for layer in cross if layer.factor == blend_factor}
         for layer in unet_layers_:
-            if layer.cross or layer.factor >= SELF_REPLACE_FACTOR:
+            if layer.cross or positions(layer) <= SELF_REPLACE_TOKENS:
                 processors[layer.module] = PromptProcessor(layer, state, plan, layer.module in recorded)
     elif isinstance(edit, MasaCtrl):
         start = (
