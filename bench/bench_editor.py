@@ -12,8 +12,8 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,17 +21,9 @@ from pathlib import Path
 from bench_server import Server
 from playwright.sync_api import sync_playwright
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-GRAPH_READY = "() => (window.app?.graph?.nodes?.length ?? 0) > 0"
-IMAGE_READY = """() => (window.app.graph.nodes.find((n) => n.type === "SaveImage")?.imgs ?? [])
-  .some((img) => img.naturalWidth > 0)"""
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for tests.browser
 
+from tests.browser.editor import GRAPH_READY, IMAGE_READY, LAUNCH_ARGS, chromium_path
 
 BIG_TIMING_BUFFER = "performance.setResourceTimingBufferSize(5000)"  # the default keeps only 250 entries
 TRAFFIC = """() => {
@@ -87,7 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="cold loads to measure (default 3)")
     args = parser.parse_args()
-    chromium = shutil.which("chromium")
+    chromium = chromium_path()
     if chromium is None:
         raise SystemExit("Chromium is not installed (Debian: apt-get install chromium)")
     package_figures()
@@ -96,7 +88,7 @@ def main() -> None:
         url = server.url + "/"
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=chromium, args=ARGS)
+                browser = playwright.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
                 cold = []
                 for _ in range(args.runs):
                     context = browser.new_context(viewport={"width": 1400, "height": 900})

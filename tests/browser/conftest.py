@@ -8,29 +8,16 @@ Screenshots go to ``test-artifacts/browser/`` (or ``$GRAPHFLOW_TEST_ARTIFACTS/br
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.server.process import REPO, ServerProcess
 
-from .editor import PageWatch
+from .editor import LAUNCH_ARGS, PageWatch, chromium_path
 
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 DEMO_CHECKPOINT = REPO / "graphflow" / "data" / "checkpoints" / "graphflow-demo.safetensors"
 ARTIFACTS = Path(os.environ.get("GRAPHFLOW_TEST_ARTIFACTS") or REPO / "test-artifacts") / "browser"
-
-
-def chromium_path() -> str | None:
-    """``$GRAPHFLOW_CHROMIUM``, else ``chromium`` on the PATH, else None."""
-    return os.environ.get("GRAPHFLOW_CHROMIUM") or shutil.which("chromium")
 
 
 @pytest.fixture(scope="module")

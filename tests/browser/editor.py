@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
+# How the project starts Debian's Chromium (tests and bench/bench_editor.py alike).
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 GRAPH_READY = "() => (window.app?.graph?.nodes?.length ?? 0) > 0"
 SAVE_IMAGES = """() => {
   const node = window.app.graph.nodes.find((n) => n.type === "SaveImage");
   return (node?.imgs ?? []).map((img) => ({ src: img.src, width: img.naturalWidth }));
 }"""
+IMAGE_READY = f"() => ({SAVE_IMAGES})().some((img) => img.width > 0)"
 # Collects every document title while the page lives: the editor puts the running node and its progress
 # there ("[40%] KSampler"), from the same progress_state messages that draw the running outline.
 RECORD_TITLES = """() => {
@@ -17,6 +28,11 @@ RECORD_TITLES = """() => {
   new MutationObserver(() => window.__titles.push(document.title))
     .observe(document.querySelector("title"), { childList: true, characterData: true, subtree: true });
 }"""
+
+
+def chromium_path() -> str | None:
+    """``$GRAPHFLOW_CHROMIUM``, else ``chromium`` on the PATH, else None."""
+    return os.environ.get("GRAPHFLOW_CHROMIUM") or shutil.which("chromium")
 
 
 @dataclass
@@ -85,9 +101,7 @@ def run_and_wait_for_image(page, timeout_ms: int = 120_000) -> dict[str, Any]:
     """Press Run and wait until the Save node shows a loaded image; returns that image's src and width."""
     page.evaluate(RECORD_TITLES)
     page.get_by_role("button", name="Run", exact=True).click()
-    page.wait_for_function(
-        f"() => ({SAVE_IMAGES})().some((img) => img.width > 0)", timeout=timeout_ms, polling=100
-    )
+    page.wait_for_function(IMAGE_READY, timeout=timeout_ms, polling=100)
     return next(img for img in page.evaluate(SAVE_IMAGES) if img["width"] > 0)
 
 
