@@ -49,12 +49,18 @@ def read_workflow(folder: Path, name: str) -> dict[str, Any] | None:
     return data if is_editor_workflow(data) or is_api_prompt(data) else None
 
 
-def template_names(folder: Path) -> list[str]:
-    """Names of the workflows in ``folder`` the editor can open, the default one first."""
+def shipped_workflows(folder: Path) -> list[tuple[str, dict[str, Any]]]:
+    """``(name, parsed JSON)`` of the workflows in ``folder`` the editor can open, the default one first."""
     if not folder.is_dir():
         return []
-    names = sorted(p.stem for p in folder.glob("*.json") if p.is_file() and read_workflow(folder, p.stem))
-    return sorted(names, key=lambda n: n != DEFAULT_TEMPLATE)
+    found = [
+        (p.stem, read_workflow(folder, p.stem))
+        for p in sorted(folder.glob("*.json"), key=lambda p: p.stem)
+        if p.is_file()
+    ]
+    return sorted(
+        ((name, data) for name, data in found if data), key=lambda item: item[0] != DEFAULT_TEMPLATE
+    )
 
 
 def as_editor(data: dict[str, Any], node_defs: dict[str, Any]) -> dict[str, Any]:
@@ -73,10 +79,7 @@ def _class_types(data: dict[str, Any]) -> list[str]:
 def template_index(folder: Path) -> list[dict[str, Any]]:
     """``/templates/index.json``: one category holding every shipped workflow."""
     entries = []
-    for name in template_names(folder):
-        data = read_workflow(folder, name)
-        if data is None:
-            continue
+    for name, data in shipped_workflows(folder):
         kind = "editor workflow" if is_editor_workflow(data) else "API prompt"
         types = _class_types(data)
         entries.append(
