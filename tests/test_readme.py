@@ -21,11 +21,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.server.process import READY
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "graphflow" / "data" / "checkpoints" / "graphflow-demo.safetensors"
 FENCE = re.compile(r"(?P<marker><!--\s*ci:[^>]*-->\s*)?```bash\n(?P<body>.*?)```", re.S)
 SKIPPED = {"source .venv/bin/activate"}
-SERVER_READY = "graphflow: ready at"
 
 pytestmark = pytest.mark.slow
 
@@ -76,7 +77,7 @@ def _start_server(command: str, cwd: Path, env: dict[str, str]) -> subprocess.Po
         if not line and server.poll() is not None:
             break
         seen.append(line)
-        if SERVER_READY in line:
+        if READY.search(line):
             return server
     server.kill()
     pytest.fail(f"`{command}` did not become ready:\n{''.join(seen)}")
