@@ -6,7 +6,7 @@ Stages, in order (each writes into --work-dir, so a later stage can be rerun alo
   vae      train the AutoencoderKL (crops, then whole 128 px images), then fold SD1's latent scale into it
   check    classify VAE reconstructions; stop unless colour is kept in >= 97% of them
   latents  encode a pool of training images once
-  unet     train UNet2DConditionModel + CLIPTextModel jointly (EMA, min-SNR, cosine lr)
+  unet     train UNet2DConditionModel + CLIPTextModel jointly (EMA, min-SNR, cosine lr, token grounding)
   export   write graphflow/data/checkpoints/graphflow-demo.safetensors (fp16, LDM key layout)
 
 Fixed seeds make the run repeatable on the same machine and library versions. --quick runs every stage for
@@ -69,6 +69,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a few steps per stage, for smoke tests")
     parser.add_argument("--vae-steps", type=int, default=None, help="override crop-phase VAE steps")
     parser.add_argument("--unet-steps", type=int, default=None, help="override UNet steps")
+    parser.add_argument(
+        "--grounding-weight",
+        type=float,
+        default=None,
+        help="weight of the token grounding loss in the UNet stage (default 0: off; see grounding.py)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     return parser.parse_args(argv)
 
@@ -149,7 +155,9 @@ def stage_latents(work: Path, quick: bool) -> None:
         f"latent pool: {len(pool.scenes)} images, raw latent std {raw_std:.3f} "
         f"(SD1 expects ~{1 / architecture.LATENT_SCALE:.2f})"
     )
-    torch.save({"mean": pool.mean, "std": pool.std, "scenes": pool.scenes}, work / "latents.pt")
+    torch.save(
+        {"mean": pool.mean, "std": pool.std, "scenes": pool.scenes, "cover": pool.cover}, work / "latents.pt"
+    )
 
 
 def stage_unet(work: Path, schedule: UnetSchedule) -> None:
@@ -158,7 +166,7 @@ def stage_unet(work: Path, schedule: UnetSchedule) -> None:
     from graphflow.models.tokenizer import clip_tokenizer
 
     saved = torch.load(work / "latents.pt", weights_only=False)
-    pool = LatentPool(saved["mean"], saved["std"], saved["scenes"])
+    pool = LatentPool(saved["mean"], saved["std"], saved["scenes"], saved["cover"])
     torch.manual_seed(schedule.seed)
     unet = architecture.build_unet()
     text_encoder = architecture.build_text_encoder()
@@ -209,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         vae_schedule = replace(vae_schedule, crop_steps=args.vae_steps)
     if args.unet_steps is not None:
         unet_schedule = replace(unet_schedule, steps=args.unet_steps)
+    if args.grounding_weight is not None:
+        unet_schedule = replace(unet_schedule, grounding_weight=args.grounding_weight)
     clock = StageClock(work / "timings.json")
     actions = {
         "data": lambda: stage_data(work),
