@@ -6,7 +6,7 @@ Stages, in order (each writes into --work-dir, so a later stage can be rerun alo
   vae      train the AutoencoderKL (crops, then whole 128 px images), then fold SD1's latent scale into it
   check    classify VAE reconstructions; stop unless colour is kept in >= 97% of them
   latents  encode a pool of training images once
-  unet     train UNet2DConditionModel + CLIPTextModel jointly (EMA, min-SNR, cosine lr, token grounding)
+  unet     train UNet2DConditionModel + CLIPTextModel jointly (EMA, min-SNR, cosine lr, optional token grounding)
   export   write graphflow/data/checkpoints/graphflow-demo.safetensors (fp16, LDM key layout)
 
 Fixed seeds make the run repeatable on the same machine and library versions. --quick runs every stage for
