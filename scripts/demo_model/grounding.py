@@ -10,14 +10,11 @@ so exact masks come for free.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 from diffusers.models.attention_processor import AttnProcessor
 
-from graphflow.demo.shapes import BACKGROUNDS, COLOURS, IMAGE_SIZE, SHAPES, Example
+from graphflow.demo.shapes import COLOURS, IMAGE_SIZE, SHAPES
 
 MASK_GRID = 16
 """Side of the stored coverage grids (the latent's size); coarser layers pool them."""
@@ -25,16 +22,15 @@ MIN_COVERAGE = 0.1
 """A latent cell belongs to the shape when the shape covers at least this share of it."""
 
 
-def coverage(examples: Sequence[Example]) -> torch.Tensor:
-    """Share of each latent cell covered by the example's shape, ``[N, 16, 16]`` in 0..1."""
-    grids = []
-    for example in examples:
-        pixels = np.asarray(example.image(), dtype=np.int16)
-        background = np.array(BACKGROUNDS[example.scene.background], dtype=np.int16)
-        inside = (np.abs(pixels - background).max(axis=-1) > 24).astype(np.float32)
-        cell = IMAGE_SIZE // MASK_GRID
-        grids.append(inside.reshape(MASK_GRID, cell, MASK_GRID, cell).mean(axis=(1, 3)))
-    return torch.from_numpy(np.stack(grids))
+def coverage(images: torch.Tensor, backgrounds: torch.Tensor) -> torch.Tensor:
+    """Share of each latent cell covered by the shape, ``[B, 16, 16]`` in 0..1.
+
+    ``images [B, 3, 128, 128]`` and ``backgrounds [B, 3, 1, 1]`` in -1..1 (data.images_to_tensor and
+    data.background_tensor). A pixel is the shape's when a channel differs from the background by more than
+    24 of 255 levels (24.5 keeps the integer comparison exact in float).
+    """
+    inside = ((images - backgrounds).abs().amax(dim=1, keepdim=True) > 24.5 / 127.5).float()
+    return F.avg_pool2d(inside, IMAGE_SIZE // MASK_GRID).squeeze(1)
 
 
 def object_token_ids(tokenizer: object) -> torch.Tensor:

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 import torch
-from data import CaptionTable, images_to_tensor
+from data import CaptionTable, background_tensor, images_to_tensor
 from diffusers.models.attention_processor import AttnProcessor, AttnProcessor2_0
 from grounding import coverage, grounding_loss, install_capture, object_token_ids
 from tqdm import tqdm
@@ -31,14 +31,17 @@ class LatentPool:
 def encode_pool(vae: torch.nn.Module, count: int, seed: int, batch_size: int = 64) -> LatentPool:
     """Render ``count`` training examples and encode them with ``vae`` (bf16 autocast)."""
     examples = list(training_examples(count, seed=seed, phrase_dropout=0.0))
-    means, stds = [], []
+    means, stds, covers = [], [], []
     for start in tqdm(range(0, count, batch_size), desc="latents", unit="batch"):
+        batch = examples[start : start + batch_size]
+        images = images_to_tensor(batch)
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            posterior = vae.encode(images_to_tensor(examples[start : start + batch_size])).latent_dist
+            posterior = vae.encode(images).latent_dist
         means.append(posterior.mean.float())
         stds.append(posterior.std.float())
+        covers.append(coverage(images, background_tensor(batch)))
     scenes = [example.scene for example in examples]
-    return LatentPool(torch.cat(means), torch.cat(stds), scenes, coverage(examples))
+    return LatentPool(torch.cat(means), torch.cat(stds), scenes, torch.cat(covers))
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,13 @@ def grounding():
 
 
 def test_coverage_marks_the_latent_cells_under_the_shape(grounding):
+    # the training scripts' data module, importable while the fixture has their folder on the path
+    from data import background_tensor, images_to_tensor
+
     scene = Scene("square", "red", "large", "in the top left", "white")
     # a 48 px square from (10, 10) to (57, 57): cells 1..7 of 8 px are covered fully, cell 0 by 6/8
-    cover = grounding.coverage([Example(scene, Placement(48, 34, 34), scene.caption())])[0]
+    example = Example(scene, Placement(48, 34, 34), scene.caption())
+    cover = grounding.coverage(images_to_tensor([example]), background_tensor([example]))[0]
     assert cover.shape == (16, 16)
     assert torch.all(cover[2:7, 2:7] == 1.0)
     assert torch.all(cover[8:, :] == 0.0) and torch.all(cover[:, 8:] == 0.0)
