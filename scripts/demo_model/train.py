@@ -9,10 +9,10 @@ Stages, in order (each writes into --work-dir, so a later stage can be rerun alo
   unet     train UNet2DConditionModel + CLIPTextModel jointly (EMA, min-SNR, cosine lr, optional token grounding)
   export   write graphflow/data/checkpoints/graphflow-demo.safetensors (fp16, LDM key layout)
 
-Seeds are fixed, but multi-threaded CPU kernels make reruns differ slightly, and the results with them
-(docs/demo-model.md: held-out colour 94 % for the shipped run, 79 % for a rerun). Check a new checkpoint with
-evaluate.py before committing it. --quick runs every stage for a few steps (under a minute) to smoke-test the
-pipeline; its checkpoint goes into the work dir.
+Fixed seeds repeat a run exactly within one environment; a rebuilt environment gave different weights and
+quality (docs/demo-model.md: held-out colour 94 % for the shipped file, 79 % for a rerun), so check a new
+checkpoint with evaluate.py before committing it. --quick runs every stage for a few steps (under a minute) to
+smoke-test the pipeline; its checkpoint goes into the work dir.
 """
 
 from __future__ import annotations
