@@ -15,6 +15,10 @@ from .editor import fit_view, graph_types, open_editor, run_and_wait_for_image, 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DEFAULT_WORKFLOW = REPO / "workflows" / "txt2img_editor.json"
+FIRST_RESULT_IS = """(title) => {
+  const first = document.querySelector('[role="option"]');
+  return first !== null && first.innerText.split("\\n")[0].trim() === title;
+}"""
 
 
 def test_editor_loads_cleanly_and_lists_graphflows_nodes(editor_server, new_page, screenshot):
@@ -31,7 +35,9 @@ def test_editor_loads_cleanly_and_lists_graphflows_nodes(editor_server, new_page
     before = graph_types(page)
     page.mouse.dblclick(700, 700)
     page.keyboard.type("AttentionHeatMap", delay=20)
-    page.get_by_text("Attention Heat Map").first.wait_for()
+    # Enter adds the highlighted (first) result; the list filters as you type, so wait until the full
+    # query has ranked our node first (after "Atten" it is second, behind Attention Refine)
+    page.wait_for_function(FIRST_RESULT_IS, arg="Attention Heat Map")
     page.keyboard.press("Enter")
     page.wait_for_function("() => window.app.graph.nodes.some((n) => n.type === 'AttentionHeatMap')")
     assert sorted(graph_types(page)) == sorted([*before, "AttentionHeatMap"])
