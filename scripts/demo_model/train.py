@@ -3,16 +3,18 @@
 Stages, in order (each writes into --work-dir, so a later stage can be rerun alone with --from-stage):
 
   data     write a sample grid and the train/held-out split summary
-  vae      train the AutoencoderKL (crops, then whole 128 px images), then fold SD1's latent scale into it
-  check    classify VAE reconstructions; stop unless colour is kept in >= 97% of them
+  vae      train the AutoencoderKL (crops, then whole 128 px images, with a linear colour probe on the
+           latent), then fold SD1's latent scale into it
+  check    classify VAE reconstructions; stop unless colour is kept in >= 97% of them; print how far
+           apart the shape colours sit in latent space
   latents  encode a pool of training images once
   unet     train UNet2DConditionModel + CLIPTextModel jointly (EMA, min-SNR, cosine lr, optional token grounding)
   export   write graphflow/data/checkpoints/graphflow-demo.safetensors (fp16, LDM key layout)
 
-Fixed seeds repeat a run exactly within one environment; a rebuilt environment gave different weights and
-quality (docs/demo-model.md: held-out colour 94 % for the shipped file, 79 % for a rerun), so check a new
-checkpoint with evaluate.py before committing it. --quick runs every stage for a few steps (under a minute) to
-smoke-test the pipeline; its checkpoint goes into the work dir.
+Fixed seeds repeat a run exactly within one environment; on another machine CPU float results differ, so the
+weights do too (docs/demo-model.md). Check a retrained checkpoint with evaluate.py before committing it.
+--quick runs every stage for a few steps (under a minute) to smoke-test the pipeline; its checkpoint goes into
+the work dir.
 """
 
 from __future__ import annotations
@@ -28,7 +30,13 @@ from pathlib import Path
 
 import torch
 from unet_stage import UnetSchedule, encode_pool, train_unet
-from vae_stage import VaeSchedule, check_reconstructions, normalise_latent_space, train_vae
+from vae_stage import (
+    VaeSchedule,
+    check_reconstructions,
+    colour_separation,
+    normalise_latent_space,
+    train_vae,
+)
 
 from graphflow.demo import architecture
 from graphflow.demo.shapes import held_out_scenes, training_examples, training_scenes
@@ -138,8 +146,11 @@ def stage_check(work: Path, quick: bool) -> None:
 
     vae = AutoencoderKL.from_pretrained(work / "vae", low_cpu_mem_usage=False).eval()
     scores = check_reconstructions(vae, count=20 if quick else 200)
-    (work / "vae_check.json").write_text(json.dumps(scores, indent=2))
+    separation = colour_separation(vae, count=120 if quick else 1200)
+    closest = min(separation, key=separation.get)
+    (work / "vae_check.json").write_text(json.dumps({**scores, "colour_separation": separation}, indent=2))
     print("VAE reconstructions: " + ", ".join(f"{k} {v:.1f}" for k, v in scores.items()))
+    print(f"closest colours in latent space: {closest} (Fisher ratio {separation[closest]:.2f})")
     if scores["colour"] < MIN_VAE_COLOUR and not quick:
         raise SystemExit(
             f"VAE keeps colour in only {scores['colour']:.1f}% of reconstructions "

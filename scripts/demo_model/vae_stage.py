@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from data import background_tensor, crop_around_shapes, foreground_weight, images_to_tensor
 from tqdm import tqdm
 
@@ -20,6 +22,7 @@ class VaeSchedule:
     """Steps of the two phases: shape-centred crops (cheap, every pixel near a shape) then whole images.
 
     The whole-image phase matters: group norms see different statistics on crops than on 128 px images.
+    ``colour_weight`` scales the colour-probe loss (see ``train_vae``); 0 turns it off.
     """
 
     crop_steps: int = 500
@@ -31,6 +34,7 @@ class VaeSchedule:
     warmup_steps: int = 30
     foreground_boost: float = 4.0
     kl_weight: float = 1e-6
+    colour_weight: float = 1.0
     seed: int = 1
 
 
@@ -43,15 +47,22 @@ def _learning_rate_factor(step: int, total: int, warmup: int) -> float:
 
 
 def train_vae(vae: torch.nn.Module, schedule: VaeSchedule) -> list[float]:
-    """Train ``vae`` in place with weighted L1+L2 reconstruction loss; returns the loss per step."""
+    """Train ``vae`` in place with weighted L1+L2 reconstruction loss; returns that loss per step.
+
+    A linear colour probe (1×1 conv, latent → RGB, trained alongside and then dropped) must read each latent
+    cell's mean image colour from the posterior mean. Without it, how far apart two shape colours land in
+    latent space was left to chance: one run put yellow and green close enough that the UNet drew yellow
+    shapes green (docs/demo-model.md). With it, colour is a linear direction of the latent, as in SD's VAE.
+    """
     torch.manual_seed(schedule.seed)
     crop_rng = random.Random(schedule.seed)
     total = schedule.crop_steps + schedule.full_steps
     count = schedule.crop_steps * schedule.crop_batch + schedule.full_steps * schedule.full_batch
     examples = training_examples(count, seed=schedule.seed)
-    optimiser = torch.optim.AdamW(
-        vae.parameters(), lr=schedule.learning_rate, betas=(0.9, 0.99), weight_decay=0.0
-    )
+    probe = torch.nn.Conv2d(vae.config.latent_channels, 3, kernel_size=1)
+    downsample = 2 ** (len(vae.config.block_out_channels) - 1)
+    parameters = [*vae.parameters(), *probe.parameters()]
+    optimiser = torch.optim.AdamW(parameters, lr=schedule.learning_rate, betas=(0.9, 0.99), weight_decay=0.0)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda step: _learning_rate_factor(step, total, schedule.warmup_steps)
     )
@@ -70,10 +81,11 @@ def train_vae(vae: torch.nn.Module, schedule: VaeSchedule) -> list[float]:
         error = decoded.float() - images
         reconstruction = (error.abs() * weight).mean() + (error.square() * weight).mean()
         kl = posterior.kl().float().mean() / images[0].numel()
-        loss = reconstruction + schedule.kl_weight * kl
+        colour = (probe(posterior.mean.float()) - F.avg_pool2d(images, downsample)).square().mean()
+        loss = reconstruction + schedule.kl_weight * kl + schedule.colour_weight * colour
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimiser.step()
         scheduler.step()
         losses.append(reconstruction.item())
@@ -109,6 +121,34 @@ def check_reconstructions(vae: torch.nn.Module, count: int = 200) -> dict[str, f
             scores[name] += 100.0 * ok / len(examples)
     scores["psnr_db"] = 10 * math.log10(4.0 / max(mse, 1e-12))
     return scores
+
+
+@torch.no_grad()
+def colour_separation(vae: torch.nn.Module, count: int = 1200, seed: int = 31_337) -> dict[str, float]:
+    """How far apart shape colours sit in latent space, per colour pair (Fisher ratio, higher is better).
+
+    Each image gives one vector: the posterior mean averaged over latent cells its shape covers by ≥ 90%.
+    The ratio is the distance between two colours' mean vectors over their pooled spread (which includes
+    background, size and position). Keys ``"<colour>-<colour>"``; the UNet confuses pairs that score low.
+    """
+    examples = list(training_examples(count, seed=seed))
+    vectors: dict[str, list[torch.Tensor]] = {}
+    for start in range(0, count, 100):
+        batch = examples[start : start + 100]
+        images = images_to_tensor(batch)
+        latents = vae.encode(images).latent_dist.mean.float()
+        covered = (images - background_tensor(batch)).abs().amax(dim=1, keepdim=True) > 0.05
+        cover = F.avg_pool2d(covered.float(), images.shape[-1] // latents.shape[-1])[:, 0] >= 0.9
+        for example, latent, cells in zip(batch, latents, cover, strict=True):
+            if cells.any():
+                vectors.setdefault(example.scene.colour, []).append(latent[:, cells].mean(dim=1))
+    stacked = {colour: torch.stack(rows) for colour, rows in sorted(vectors.items())}
+    ratios = {}
+    for first, second in itertools.combinations(stacked, 2):
+        a, b = stacked[first], stacked[second]
+        spread = ((a.var(dim=0).sum() + b.var(dim=0).sum()) / 2).sqrt()
+        ratios[f"{first}-{second}"] = float((a.mean(dim=0) - b.mean(dim=0)).norm() / spread)
+    return ratios
 
 
 @torch.no_grad()
