@@ -41,7 +41,9 @@ SAVED_COLOURS = {
     "attention_reweight_source": "purple",
     "attention_reweight_target": "purple",
     "attention_masactrl_source": "yellow",
-    "attention_masactrl_target": "yellow",  # the target prompt names no colour: MasaCtrl keeps the source's
+    # attention_masactrl_target: the target prompt names no colour and MasaCtrl should keep the source's, but
+    # on the demo model it draws green in 80 of 80 seeds (docs/attention.md; a strict xfail in
+    # tests/attention/test_demo_semantics.py), so that picture is only checked for content
     "attention_heatmap_source": "pink",
     "attention_inversion_source": "blue",
     "attention_inversion_target": "red",

@@ -48,7 +48,7 @@ def encode_pool(vae: torch.nn.Module, count: int, seed: int, batch_size: int = 6
 class UnetSchedule:
     """Optimisation settings of the UNet + text-encoder stage."""
 
-    steps: int = 1800
+    steps: int = 1600
     batch: int = 64
     learning_rate: float = 5e-4
     warmup_steps: int = 100

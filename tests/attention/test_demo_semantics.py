@@ -17,9 +17,9 @@ pytestmark = [
     pytest.mark.skipif(not DEMO.exists(), reason=f"the demo checkpoint is not at {DEMO} yet"),
 ]
 
-# The targets, over its seed counts. On the shipped demo checkpoint most are not met yet (figures in
-# the reasons, measured 2026-12-04 on the 1800-step checkpoint); those are strict xfails, which fail, asking
-# to be promoted, as soon as the edits reach the target.
+# The targets, over its seed counts. On the shipped demo checkpoint they are not met yet (figures in
+# the reasons, measured 2026-12-06 on the checkpoint trained with the VAE colour probe); those are strict
+# xfails, which fail, asking to be promoted, as soon as the edits reach the target.
 SEEDS = range(20)
 # (shape, source colour, target colour) cycled over the seeds
 SWAPS = [
@@ -38,7 +38,7 @@ def swap_prompts(seed: int) -> tuple[str, str, str]:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="measured: recoloured 12/20, shape IoU >= 0.8 in 1/20 (median IoU 0.05); the demo model carries "
+    reason="measured: recoloured 20/20, shape IoU >= 0.8 in 0/20 (median IoU 0.05); the demo model carries "
     "layout through attention values, not maps (docs/demo-model.md, token grounding)",
 )
 def test_a_colour_word_swap_recolours_the_shape_and_keeps_its_outline():
@@ -62,13 +62,20 @@ def test_a_colour_word_swap_recolours_the_shape_and_keeps_its_outline():
 @pytest.mark.parametrize(
     ("scale", "direction"),
     [
-        pytest.param(3.0, 1, id="up"),
+        pytest.param(
+            3.0,
+            1,
+            id="up",
+            marks=pytest.mark.xfail(
+                strict=True, reason="measured over 8 seeds: mean saturation change -0.013 for scale 3"
+            ),
+        ),
         pytest.param(
             -1.0,
             -1,
             id="down",
             marks=pytest.mark.xfail(
-                strict=True, reason="measured over 8 seeds: mean saturation change +0.003 for scale -1"
+                strict=True, reason="measured over 8 seeds: mean saturation change +0.007 for scale -1"
             ),
         ),
     ],
@@ -86,8 +93,8 @@ def test_reweighting_a_colour_word_moves_its_saturation(scale, direction):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="measured over 10 seeds: the target follows its prompt's size in 10/10 but keeps the source's "
-    "colour in 2/10 with the paper's defaults",
+    reason="measured over 10 seeds with the paper's defaults: the target keeps the source's colour in 0/10 "
+    "(it draws the colourless prompt green) and follows its prompt's size or position in 1/10",
 )
 def test_masactrl_keeps_the_source_colour_while_the_prompt_moves_and_shrinks_the_shape():
     kept, moved = 0, 0
