@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from data import background_tensor, crop_around_shapes, foreground_weight, images_to_tensor
+from grounding import coverage
 from tqdm import tqdm
 
 from graphflow.demo.architecture import LATENT_SCALE
@@ -137,8 +138,7 @@ def colour_separation(vae: torch.nn.Module, count: int = 1200, seed: int = 31_33
         batch = examples[start : start + 100]
         images = images_to_tensor(batch)
         latents = vae.encode(images).latent_dist.mean.float()
-        covered = (images - background_tensor(batch)).abs().amax(dim=1, keepdim=True) > 0.05
-        cover = F.avg_pool2d(covered.float(), images.shape[-1] // latents.shape[-1])[:, 0] >= 0.9
+        cover = coverage(images, background_tensor(batch)) >= 0.9
         for example, latent, cells in zip(batch, latents, cover, strict=True):
             if cells.any():
                 vectors.setdefault(example.scene.colour, []).append(latent[:, cells].mean(dim=1))
